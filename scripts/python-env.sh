@@ -7,8 +7,8 @@
 # Pins live in scripts/requirements-serve.txt. The venv sits outside the repo:
 #   ${TS_STACK_CACHE:-$HOME/.cache/torchserve-stack}/venv/torchserve-<ver>-<hash>
 # where <hash> covers the requirements file and the Python minor version, so a
-# changed pin gives a new venv and never mutates one in use. pip's download
-# cache is $CACHE/pip. A marker file written after a verified install makes a
+# changed pin gives a new venv and never mutates one in use. Downloaded wheels
+# are kept in $CACHE/pip/wheels. A marker file written after a verified install makes a
 # re-run return at once. Progress goes to stderr.
 #
 # Env: TS_STACK_CACHE (cache root), TS_STACK_PYTHON (interpreter, default python3;
@@ -76,10 +76,23 @@ fi
 log "creating venv $VENV (Python $py_tag)"
 "$PY" -m venv "$VENV"
 
-log "installing $(grep -c '^[A-Za-z]' "$REQ") pinned packages (torch pulls ~1.8 GB of wheels on a cold pip cache)"
+# The registry's responses are not kept by pip's HTTP cache here, so the wheels
+# themselves are kept: `pip download` into $CACHE/pip/wheels (files already
+# there are reused), then an index-free install from that directory. With all
+# wheels present a rebuild also works offline.
+WHEELS="$CACHE/pip/wheels"
+mkdir -p "$WHEELS"
+export PIP_CACHE_DIR="$CACHE/pip" PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+log "downloading $(grep -c '^[A-Za-z]' "$REQ") pinned packages into $WHEELS (~1.8 GB when cold)"
 t1=$(date +%s)
-PIP_CACHE_DIR="$CACHE/pip" PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
-  "$VENV/bin/python" -m pip install --quiet --only-binary=:all: --requirement "$REQ" >&2
+if ! "$VENV/bin/python" -m pip download --quiet --only-binary=:all: --dest "$WHEELS" \
+      --requirement "$REQ" >&2; then
+  log "download failed; trying the wheels already in $WHEELS"
+fi
+log "download step took $(( $(date +%s) - t1 ))s"
+t1=$(date +%s)
+"$VENV/bin/python" -m pip install --quiet --no-index --find-links "$WHEELS" \
+  --only-binary=:all: --requirement "$REQ" >&2
 log "pip install took $(( $(date +%s) - t1 ))s"
 
 log "verifying imports and entry points"

@@ -1,0 +1,92 @@
+/**
+ * The archive step, run by `pulumi up` (never by preview). A version names
+ * one archive forever: an existing archive is reused, one in backup/ is
+ * restored, and only a new version is built, by the real torch-model-archiver,
+ * into a staging directory and then renamed into place, so a failed build
+ * leaves the store as it was. The deployed archive is touched: its mtime
+ * records when it was last deployed, which rotation orders by.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { ArchiveSpec, archiverArgv } from "../commands";
+import { locateArchive } from "../modelStore";
+import { BACKUP_DIR, archiveFileName } from "../rotation";
+
+const log = (message: string) => console.log(`[torchserve-stack archive] ${message}`);
+
+function parseSpec(argv: string[]): ArchiveSpec {
+    const { values } = parseArgs({
+        args: argv,
+        options: {
+            store: { type: "string" }, model: { type: "string" }, version: { type: "string" },
+            archiver: { type: "string" }, "serialized-file": { type: "string" }, handler: { type: "string" },
+            "extra-file": { type: "string", multiple: true }, "requirements-file": { type: "string" },
+            "archive-format": { type: "string" },
+        },
+        strict: true,
+    });
+    const required = ["store", "model", "version", "archiver", "serialized-file", "handler", "archive-format"] as const;
+    for (const name of required) {
+        if (!values[name]) {
+            throw new Error(`missing --${name}`);
+        }
+    }
+    return {
+        store: values.store!, model: values.model!, version: values.version!, archiver: values.archiver!,
+        serializedFile: values["serialized-file"]!, handler: values.handler!, extraFiles: values["extra-file"] ?? [],
+        requirementsFile: values["requirements-file"], archiveFormat: values["archive-format"]!,
+    };
+}
+
+/** Builds (or reuses, or restores) the archive of `spec.version`; returns its path. */
+export function publishArchive(spec: ArchiveSpec): string {
+    const file = archiveFileName(spec.model, spec.version);
+    const target = path.join(spec.store, file);
+    fs.mkdirSync(spec.store, { recursive: true });
+    const where = locateArchive(spec.store, spec.model, spec.version);
+    if (where === "store") {
+        log(`${file} already exists; reusing it (a version is never rebuilt: set a new modelVersion to publish new files)`);
+    } else if (where === "backup") {
+        fs.renameSync(path.join(spec.store, BACKUP_DIR, file), target);
+        log(`restored ${file} from ${BACKUP_DIR}/`);
+    } else {
+        buildArchive(spec, target);
+        log(`archived ${file} (${fs.statSync(target).size} bytes)`);
+    }
+    const now = new Date();
+    fs.utimesSync(target, now, now);
+    return target;
+}
+
+function buildArchive(spec: ArchiveSpec, target: string): void {
+    const staging = fs.mkdtempSync(path.join(spec.store, `.staging-${spec.model}.${spec.version}-`));
+    try {
+        const argv = archiverArgv(spec, staging);
+        log(`running ${spec.archiver} ${argv.join(" ")}`);
+        const result = spawnSync(spec.archiver, argv, { stdio: "inherit" });
+        if (result.error) {
+            throw new Error(`could not run ${spec.archiver}: ${result.error.message} (set archiverCommand to the torch-model-archiver executable)`);
+        }
+        if (result.status !== 0) {
+            throw new Error(`${spec.archiver} failed with exit code ${result.status}; the store and the running Deployment are unchanged`);
+        }
+        const built = path.join(staging, `${spec.model}.mar`);
+        if (!fs.existsSync(built)) {
+            throw new Error(`${spec.archiver} succeeded but wrote no ${spec.model}.mar into ${staging}`);
+        }
+        fs.renameSync(built, target);
+    } finally {
+        fs.rmSync(staging, { recursive: true, force: true });
+    }
+}
+
+if (require.main === module) {
+    try {
+        publishArchive(parseSpec(process.argv.slice(2)));
+    } catch (error) {
+        console.error(`[torchserve-stack archive] error: ${(error as Error).message}`);
+        process.exit(1);
+    }
+}
