@@ -80,10 +80,12 @@ def render_properties(props, header=("Generated for a TorchServe test",)):
 
 
 def build_mar(store, name, version, scale=1.0, venv=None, requirements=True,
-              filename=None, archive_format="default"):
+              filename=None, archive_format="default", handler=None, extra_files=()):
     """Build the fixture model with weights * scale and archive it with the real
     torch-model-archiver as store/<name>.<version>.mar (or store/filename).
-    Manifest: modelName=name, modelVersion=version. Returns the .mar path."""
+    Manifest: modelName=name, modelVersion=version. Returns the .mar path.
+    handler replaces the fixture handler.py (which is then added as an extra
+    file, importable as `handler`); extra_files are added too."""
     venv = Path(venv) if venv else venv_path()
     store = Path(store)
     store.mkdir(parents=True, exist_ok=True)
@@ -94,8 +96,11 @@ def build_mar(store, name, version, scale=1.0, venv=None, requirements=True,
                        check=True, stdout=subprocess.DEVNULL)
         cmd = [str(venv / "bin" / "torch-model-archiver"), "--model-name", name,
                "--version", version, "--serialized-file", str(work / "model" / "model.pt"),
-               "--handler", str(FIXTURE / "handler.py"),
-               "--extra-files", str(work / "model" / "labels.json"),
+               "--handler", str(handler or FIXTURE / "handler.py"),
+               "--extra-files", ",".join(
+                   [str(work / "model" / "labels.json")]
+                   + ([str(FIXTURE / "handler.py")] if handler else [])
+                   + [str(f) for f in extra_files]),
                "--export-path", str(work), "-f", "--archive-format", archive_format]
         if requirements:
             cmd += ["--requirements-file", str(FIXTURE / "requirements.txt")]
@@ -109,7 +114,7 @@ class TorchServe:
     """One `torchserve --start --foreground --ncs` process on loopback ports."""
 
     def __init__(self, workdir, model_store, props=None, venv=None, token_auth=False,
-                 extra_args=(), env=None):
+                 extra_args=(), env=None, wrap=()):
         self.workdir = Path(workdir)
         self.model_store = Path(model_store)
         self.venv = Path(venv) if venv else venv_path()
@@ -132,7 +137,8 @@ class TorchServe:
             self.props["disable_token_authorization"] = "true"
         self.props.update(props or {})
         self.extra_args = list(extra_args)
-        self.extra_env = dict(env or {})
+        self.extra_env = dict(env or {})  # value None removes the variable
+        self.wrap = list(wrap)  # command prefix, e.g. ["strace", "-f", ...]
         self.proc = None
         self.started_at = None
         self.exit_code = None
@@ -171,8 +177,12 @@ class TorchServe:
             "LOG_LOCATION": str(self.workdir / "logs"),
             "METRICS_LOCATION": str(self.workdir / "logs"),
         })
-        env.update(self.extra_env)
-        cmd = [str(self.venv / "bin" / "torchserve"), "--start", "--foreground", "--ncs",
+        for k, v in self.extra_env.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        cmd = self.wrap + [str(self.venv / "bin" / "torchserve"), "--start", "--foreground", "--ncs",
                "--model-store", str(self.model_store), "--ts-config", str(self.config_path)]
         cmd += self.extra_args
         self._out = open(self.log_path, "wb")

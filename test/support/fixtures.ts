@@ -1,0 +1,38 @@
+/** Valid stack args over real temporary model files, for tests to vary one key at a time. */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { TorchServeStackArgs } from "../../components/args";
+import { FileChecks } from "../../components/settings";
+
+/** A temporary directory with model artifacts and an empty store path. */
+export function makeModelDir(prefix = "tsstack-"): { dir: string; store: string; args: TorchServeStackArgs } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    fs.writeFileSync(path.join(dir, "model.pt"), "weights-v1");
+    fs.writeFileSync(path.join(dir, "handler.py"), "# handler\n");
+    fs.writeFileSync(path.join(dir, "labels.json"), "[\"a\",\"b\"]\n");
+    fs.writeFileSync(path.join(dir, "requirements.txt"), "# none\n");
+    const store = path.join(dir, "store");
+    return {
+        dir, store,
+        args: {
+            namespace: "ml-dev",
+            modelName: "demo",
+            serializedFile: path.join(dir, "model.pt"),
+            handler: path.join(dir, "handler.py"),
+            extraFiles: [path.join(dir, "labels.json")],
+            modelStorePath: store,
+        },
+    };
+}
+
+/** File checks against the real file system. */
+export const realFiles: FileChecks = {
+    isFile(file: string): boolean {
+        try {
+            return fs.statSync(file).isFile();
+        } catch {
+            return false;
+        }
+    },
+};
