@@ -33,6 +33,8 @@ export function defaultHashCacheFile(): string {
 export class FileHashCache {
     private entries: Record<string, CacheEntry> = {};
     private dirty = false;
+    /** Files actually read (cache misses) by this instance. */
+    public reads = 0;
 
     constructor(private readonly cacheFile?: string) {
         if (cacheFile) {
@@ -54,6 +56,7 @@ export class FileHashCache {
             return cached.sha256;
         }
         const sha256 = sha256OfFile(absolute);
+        this.reads++;
         this.entries[absolute] = { ...key, sha256 };
         this.dirty = true;
         return sha256;
