@@ -114,7 +114,7 @@ class TorchServe:
     """One `torchserve --start --foreground --ncs` process on loopback ports."""
 
     def __init__(self, workdir, model_store, props=None, venv=None, token_auth=False,
-                 extra_args=(), env=None, wrap=()):
+                 extra_args=(), env=None, wrap=(), config_text=None):
         self.workdir = Path(workdir)
         self.model_store = Path(model_store)
         self.venv = Path(venv) if venv else venv_path()
@@ -139,6 +139,7 @@ class TorchServe:
         self.extra_args = list(extra_args)
         self.extra_env = dict(env or {})  # value None removes the variable
         self.wrap = list(wrap)  # command prefix, e.g. ["strace", "-f", ...]
+        self.config_text = config_text  # literal config.properties instead of props
         self.proc = None
         self.started_at = None
         self.exit_code = None
@@ -168,7 +169,8 @@ class TorchServe:
         tmp = self.workdir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         (self.workdir / "logs").mkdir(exist_ok=True)
-        self.config_path.write_text(render_properties(self.props))
+        self.config_path.write_text(self.config_text if self.config_text is not None
+                                    else render_properties(self.props))
         env = dict(os.environ)
         env.update({
             "PATH": "%s:%s" % (self.venv / "bin", env.get("PATH", "")),
