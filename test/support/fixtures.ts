@@ -1,13 +1,13 @@
 /** Valid stack args over real temporary model files, for tests to vary one key at a time. */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import { tempDir } from "./tempDir";
 import { TorchServeStackArgs } from "../../components/args";
 import { FileChecks } from "../../components/settings";
 
 /** A temporary directory with model artifacts and an empty store path. */
 export function makeModelDir(prefix = "tsstack-"): { dir: string; store: string; args: TorchServeStackArgs } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    const dir = tempDir(prefix);
     fs.writeFileSync(path.join(dir, "model.pt"), "weights-v1");
     fs.writeFileSync(path.join(dir, "handler.py"), "# handler\n");
     fs.writeFileSync(path.join(dir, "labels.json"), "[\"a\",\"b\"]\n");

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import { tempDir } from "../support/tempDir";
 import { describe, it } from "node:test";
 import { ArchiveSpec, archiveCommand, archiverArgv, rotateCommand, scriptPath, shellQuote } from "../../components/commands";
 import { publishArchive } from "../../components/cli/archive";
@@ -61,7 +61,7 @@ describe("command lines", () => {
 
 describe("archive step", () => {
     function store(): string {
-        return fs.mkdtempSync(path.join(os.tmpdir(), "archive-store-"));
+        return tempDir("archive-store-");
     }
 
     it("reuses an existing archive of the version without running the archiver", () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import { tempDir } from "../support/tempDir";
 import { describe, it } from "node:test";
 import { buildConfigProperties, renderConfigProperties } from "../../components/configProperties";
 import { resolveSettings } from "../../components/settings";
@@ -19,7 +19,7 @@ const javaSource = path.join(__dirname, "..", "..", "..", "test", "support", "ja
 
 /** Reads a rendered file with the JVM's own Properties.load (what TorchServe's frontend uses). */
 function loadWithJava(text: string): Record<string, string> {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "props-")), "config.properties");
+    const file = path.join(tempDir("props-"), "config.properties");
     fs.writeFileSync(file, text);
     return JSON.parse(execFileSync("java", [javaSource, file], { encoding: "utf8" })) as Record<string, string>;
 }

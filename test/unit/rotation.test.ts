@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { tempDir } from "../support/tempDir";
 import { describe, it } from "node:test";
 import { listArchives, locateArchive } from "../../components/modelStore";
 import { archiveFileName, backupFileName, parseArchiveFileName, planRotation } from "../../components/rotation";
@@ -62,7 +63,7 @@ describe("backupFileName", () => {
 
 /** A real store directory with archives whose mtimes follow their order in `versions`. */
 function makeStore(model: string, versions: string[], others: string[] = []): string {
-    const store = fs.mkdtempSync(path.join(os.tmpdir(), "store-"));
+    const store = tempDir("store-");
     versions.forEach((version, i) => {
         const file = path.join(store, archiveFileName(model, version));
         fs.writeFileSync(file, `${model}:${version}`);

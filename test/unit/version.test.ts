@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import { tempDir } from "../support/tempDir";
 import { describe, it } from "node:test";
 import { FileHashCache, fingerprintArtifacts, sha256OfFile, versionFromFingerprint } from "../../components/version";
 
 function tempFile(content: string): string {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hash-")), "model.pt");
+    const file = path.join(tempDir("hash-"), "model.pt");
     fs.writeFileSync(file, content);
     return file;
 }
@@ -36,7 +36,7 @@ describe("content hashing", () => {
     });
 
     it("does not re-read an unchanged file, and re-reads a changed one, across cache instances", () => {
-        const cacheFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cache-")), "hashes.json");
+        const cacheFile = path.join(tempDir("cache-"), "hashes.json");
         const file = tempFile("weights");
         const first = new FileHashCache(cacheFile);
         const hash = first.hashFile(file);
