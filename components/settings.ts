@@ -173,8 +173,8 @@ function resolveModel(args: TorchServeStackArgs, files: FileChecks, problems: Pr
         extraFiles.forEach((file, i) => {
             if (typeof file !== "string" || !files.isFile(file)) {
                 problems.add({ key: `extraFiles[${i}]`, value: file, problem: "does not exist or is not a file", fix: `create it or remove it from the list: pulumi config set --path 'extraFiles[${i}]' path/to/file` });
-            } else if (file.includes(",")) {
-                problems.add({ key: `extraFiles[${i}]`, value: file, problem: "contains a comma, which torch-model-archiver's --extra-files uses as a separator", fix: "rename the file without commas" });
+            } else if (/[,*?[\]]/.test(file)) {
+                problems.add({ key: `extraFiles[${i}]`, value: file, problem: "contains a comma or a wildcard character (* ? [ ]), which torch-model-archiver's --extra-files treats as a separator or a pattern", fix: "rename the file without those characters" });
             }
         });
     }

@@ -246,7 +246,7 @@ def exp_token_auth(s):
     store = s.store(d, ["v1"])
     with s.server(d, store, {"load_models": "demo.v1.mar"}, token_auth=True) as ts:
         t0 = time.monotonic()
-        seq = poll_ping(ts, 60)
+        seq = poll_ping(ts, 20)
         # wait for the worker some other way: management describe with the key
         while not ts.key_file.exists() and time.monotonic() - t0 < 60:
             time.sleep(0.1)
@@ -267,7 +267,7 @@ def exp_token_auth(s):
             "ping_with_inference_key": ts.ping(headers=inf),
             "ping_with_bearer_garbage": ts.ping(headers={"Authorization": "Bearer nope"}),
             "predict_no_token": ts.predict("demo", X),
-            "predict_inference_key": who(ts) if False else ts.predict("demo", X, headers=inf)[0],
+            "predict_inference_key": ts.predict("demo", X, headers=inf)[0],
             "predict_management_key": ts.predict("demo", X, headers=mgmt)[0],
             "GET /models no token": ts.request("management", "/models"),
             "GET /models management key": ts.request("management", "/models", headers=mgmt)[0],
@@ -369,9 +369,8 @@ def exp_offline(s):
         deadline = time.monotonic() + 240
         log = ""
         while time.monotonic() < deadline:
-            log = ts.log_text()
-            if log.count("Setting default version") >= 1 and \
-                    log.count("Worker connected") + log.count("WORKER_MODEL_LOADED") >= 2:
+            log = ts.log_path.read_text(errors="replace")
+            if log.count("-> WORKER_MODEL_LOADED") >= 2:
                 break
             if not ts.running():
                 break
@@ -419,9 +418,10 @@ def exp_config_format(s):
             res["versions_and_responseTimeout"] = (
                 [(x["modelVersion"], x.get("responseTimeout")) for x in json.loads(t)]
                 if code == 200 else [code, t[:160]])
-            log = ts.log_text()
-            res["log"] = [ln for ln in log.splitlines()
-                          if ln.startswith(("Model Store:", "Initial Models:", "Model config:"))]
+            log = ts.log_path.read_text(errors="replace")
+            res["log"] = [ln.strip()[:300] for ln in log.splitlines()
+                          if ln.startswith(("Initial Models:", "Model config:"))
+                          or "Exception" in ln or "Failed to load" in ln][:4]
         out(experiment="h.config_format", case=case, **res)
 
 

@@ -64,6 +64,7 @@ describe("resolveSettings", () => {
         ["missing handler file", { handler: `${base.dir}/nope.py` }, "handler", /does not exist/],
         ["unknown built-in handler", { handler: "magic_handler" }, "handler", /built-in handler/],
         ["missing extra file", { extraFiles: [`${base.dir}/labels.json`, `${base.dir}/gone.json`] }, "extraFiles[1]", /does not exist/],
+        ["wildcard in an extra file", { extraFiles: [`${base.dir}/labels.json`, `${base.dir}/l[1].json`] }, "extraFiles[1]", /wildcard/],
         ["missing requirements file", { requirementsFile: `${base.dir}/req.txt` }, "requirementsFile", /does not exist/],
         ["tgz archive format", { archiveFormat: "tgz" }, "archiveFormat", /no \.mar file/],
         ["missing model store path", { modelStorePath: "" }, "modelStorePath", /required/],
