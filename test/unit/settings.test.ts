@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import { TorchServeStackArgs } from "../../components/args";
 import { ConfigValidationError } from "../../components/errors";
@@ -6,6 +8,8 @@ import { TORCHSERVE_IMAGE_CPU, TORCHSERVE_IMAGE_GPU, resolveSettings } from "../
 import { makeModelDir, realFiles } from "../support/fixtures";
 
 const base = makeModelDir();
+// Exists, so only its name is wrong.
+fs.writeFileSync(path.join(base.dir, "l[1].json"), "{}");
 
 function problemsOf(overrides: Partial<Record<keyof TorchServeStackArgs, unknown>>) {
     const args = { ...base.args, ...overrides } as TorchServeStackArgs;
