@@ -1,0 +1,60 @@
+/**
+ * The real tools the end-to-end tests drive: the Pulumi CLI and providers
+ * and kubectl from scripts/tools.sh, torch-model-archiver and torch from the
+ * venv of scripts/python-env.sh, and a Kubernetes cluster (KUBECONFIG if set,
+ * else a throwaway local control plane from scripts/cluster.sh).
+ */
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { tempDir } from "../../support/tempDir";
+
+export const REPO = path.resolve(__dirname, "..", "..", "..", "..");
+
+/** PATH with the cached tools first; fails with the setup command when they are missing. */
+export function toolPath(): string {
+    try {
+        const prefix = execFileSync("bash", [path.join(REPO, "scripts", "tools.sh"), "--path"], { encoding: "utf8" }).trim();
+        return `${prefix}:${process.env.PATH}`;
+    } catch (error) {
+        throw new Error(`the Pulumi CLI, providers and cluster tools are missing: run scripts/tools.sh first (${(error as Error).message})`);
+    }
+}
+
+/** The Python venv with torch-model-archiver, TorchServe and torch. */
+export function venv(): string {
+    return execFileSync("bash", [path.join(REPO, "scripts", "python-env.sh")], { encoding: "utf8" }).trim().split("\n").pop()!;
+}
+
+/** A Kubernetes cluster for the suite. */
+export interface Cluster {
+    readonly kubeconfig: string;
+    stop(): void;
+}
+
+/** KUBECONFIG when given (a user's kind or real cluster), else a local kwok cluster started now. */
+export function startCluster(name: string, env: NodeJS.ProcessEnv): Cluster {
+    if (process.env.KUBECONFIG) {
+        return { kubeconfig: process.env.KUBECONFIG, stop: () => undefined };
+    }
+    const script = path.join(REPO, "scripts", "cluster.sh");
+    const out = execFileSync("bash", [script, "up", name], { encoding: "utf8", env, stdio: ["ignore", "pipe", "inherit"] });
+    const kubeconfig = out.trim().split("\n").pop()!;
+    return { kubeconfig, stop: () => execFileSync("bash", [script, "down", name], { env, stdio: "inherit" }) };
+}
+
+/** Environment for pulumi and kubectl: local file state, no update checks or plugin downloads. */
+export function testEnv(kubeconfig: string, extraPath: string): NodeJS.ProcessEnv {
+    const home = tempDir("e2e-pulumi-home-");
+    return {
+        ...process.env,
+        PATH: `${extraPath}:${toolPath()}`,
+        KUBECONFIG: kubeconfig,
+        PULUMI_HOME: home,
+        PULUMI_BACKEND_URL: `file://${home}/state`,
+        PULUMI_CONFIG_PASSPHRASE: "e2e",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+        TS_STACK_CACHE: home,
+    };
+}
