@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The project's test command (README "Tests"; .ci/run calls it).
+#
+#   scripts/test.sh [unit|e2e|serve ...]   default: all three suites
+#
+# Installs what the tests need, each cached outside the repo and reused:
+# Node 22, the Pulumi CLI and providers, a local Kubernetes control plane
+# (scripts/tools.sh) and the TorchServe/archiver/torch venv
+# (scripts/python-env.sh). Then builds and runs the suites with node's test
+# runner, one file at a time (the end-to-end suites share one machine).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(unit e2e serve)
+patterns=()
+for suite in "${suites[@]}"; do
+  case "$suite" in
+    unit|e2e|serve) patterns+=("bin/test/$suite/**/*.test.js") ;;
+    *) echo "test.sh: unknown suite '$suite' (unit, e2e, serve)" >&2; exit 2 ;;
+  esac
+done
+
+step() { echo "[test.sh $(date +%H:%M:%S)] $*" >&2; }
+
+step "tools (cached): scripts/tools.sh"
+bash scripts/tools.sh
+PATH="$(bash scripts/tools.sh --path):$PATH"
+export PATH
+step "python venv (cached): scripts/python-env.sh"
+bash scripts/python-env.sh >/dev/null
+step "node $(node --version), npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent build
+step "running: ${suites[*]}"
+node --test --test-concurrency=1 --test-reporter=spec "${patterns[@]}"
