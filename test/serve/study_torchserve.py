@@ -182,6 +182,16 @@ def exp_backup_dir(s):
                       [w.get("status") for w in x.get("workers", [])]) for x in json.loads(t)]
                     if c == 200 else [c, t])
             log = ts.log_text()
+            if case == "all":
+                time.sleep(10)
+                all_versions["backup after 10s"] = json.loads(
+                    ts.request("management", "/models/backup")[1])[0]["workers"]
+                all_versions["POST /predictions/backup"] = ts.request(
+                    "inference", "/predictions/backup", "POST", {"data": X})
+                log = ts.log_path.read_text(errors="replace")
+                all_versions["backup worker log"] = [
+                    ln.strip()[:220] for ln in log.splitlines()
+                    if "backup" in ln and ("Error" in ln or "Exception" in ln)][:3]
             out(experiment="b.backup_dir", case=case, load_models=load, ready=ready,
                 ping=ts.ping(), models=models, versions=all_versions,
                 default_answer=who(ts), store_listing=sorted(os.listdir(store)),
@@ -208,8 +218,9 @@ def exp_dotted_names(s):
 
 
 # ------------------------------------------------------------ d. ping, tokens
-def poll_ping(ts, seconds, interval=0.05, until_200=True):
-    """Ping transitions [(t_since_start, code, body)] until 200 (or seconds)."""
+def poll_ping(ts, seconds, interval=0.05, until_200=True, model=None):
+    """Ping transitions [(t_since_start, code, body)] until 200 (or seconds);
+    with model, keep polling until its workers are READY and add that event."""
     seq, last = [], object()
     end = time.monotonic() + seconds
     while time.monotonic() < end and ts.running():
@@ -218,7 +229,10 @@ def poll_ping(ts, seconds, interval=0.05, until_200=True):
         if key != last:
             seq.append((round(time.monotonic() - ts.started_at, 2),) + key)
             last = key
-        if until_200 and code == 200:
+        if model and code == 200 and ts.workers_ready(model):
+            seq.append((round(time.monotonic() - ts.started_at, 2), "workers READY", model))
+            break
+        if until_200 and not model and code == 200:
             break
         time.sleep(interval)
     return seq
@@ -233,7 +247,7 @@ def exp_ping_timeline(s):
         cd = d / case
         cd.mkdir()
         with s.server(cd, store, {"load_models": load}) as ts:
-            seq = poll_ping(ts, 90)
+            seq = poll_ping(ts, 90, model="demo")
             out(experiment="d.ping_timeline", case=case, transitions=seq)
     cd = d / "no_models"
     cd.mkdir()
@@ -334,15 +348,18 @@ def exp_startup_time(s, runs=3):
     for case, load in [("1 version", "demo.v1.mar"),
                        ("3 versions", "demo.v3.mar,demo.v1.mar,demo.v2.mar")]:
         for dep in ("false", "true"):
-            times = []
+            ping, ready = [], []
             for i in range(runs):
                 cd = d / ("%s-%s-%d" % (case.replace(" ", ""), dep, i))
                 cd.mkdir()
                 props = {"load_models": load, "install_py_dep_per_model": dep}
                 with s.server(cd, store, props) as ts:
-                    times.append(round(ts.wait_ready(timeout=180, interval=0.05), 2))
+                    ping.append(round(ts.wait_ready(timeout=180, interval=0.05), 2))
+                    ready.append(round(ts.wait_ready(timeout=180, interval=0.05,
+                                                     models=["demo"]), 2))
             results["%s, install_py_dep_per_model=%s" % (case, dep)] = {
-                "runs_s": times, "median_s": statistics.median(times)}
+                "ping200_s": ping, "ping200_median_s": statistics.median(ping),
+                "all_workers_READY_s": ready, "READY_median_s": statistics.median(ready)}
     out(experiment="g.startup_time", **results)
 
 
@@ -382,7 +399,7 @@ def exp_offline(s):
         external = [ln.split(" ", 1)[1][:160] for ln in inet
                     if "127.0.0.1" not in ln and "::1" not in ln]
         out(experiment="g.offline", case=case, seconds_until_2_workers_loaded=elapsed,
-            pip_ran=[ln.strip()[:200] for ln in log.splitlines() if "pip" in ln.lower()][:4],
+            pip_lines=[ln.strip()[:200] for ln in log.splitlines() if "custom pip" in ln][:4],
             non_loopback_connects=external[:10], n_non_loopback=len(external))
         trace.unlink(missing_ok=True)
 
@@ -551,7 +568,7 @@ def exp_timeouts(s):
             worker_restarts=log.count("Retry worker"))
     props = {"load_models": "slowinit.v1.mar", "default_startup_timeout": 30}
     with s.server(d / "startup-ok", store, props) as ts:
-        ready = ts.wait_ready(timeout=60)
+        ready = ts.wait_ready(timeout=60, models=["slowinit"])
         out(experiment="k.timeouts", case="default_startup_timeout=30, init sleeps 8s",
             ready_s=round(ready, 2))
 

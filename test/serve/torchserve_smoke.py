@@ -273,21 +273,38 @@ class TorchServe:
         except ValueError:
             return code, text
 
-    def wait_ready(self, timeout=180, interval=0.1):
-        """Poll /ping until 200; returns seconds since start(). Raises with the
-        log tail on timeout or when the process exits."""
+    def workers_ready(self, model, headers=None):
+        """True when every registered version of model has workers, all READY
+        (management API; /ping alone says 200 while workers are still loading)."""
+        code, text = self.request("management", "/models/%s/all" % model, headers=headers,
+                                  timeout=5)
+        if code != 200:
+            return False
+        versions = json.loads(text)
+        return bool(versions) and all(
+            v.get("workers") and all(w.get("status") == "READY" for w in v["workers"])
+            for v in versions)
+
+    def wait_ready(self, timeout=180, interval=0.1, models=(), headers=None):
+        """Poll /ping until 200 and, for each name in models, until all its
+        versions' workers are READY; returns seconds since start(). Raises with
+        the log tail on timeout or when the process exits."""
         deadline = time.monotonic() + timeout
         last = None
+        pending = list(models)
         while time.monotonic() < deadline:
             if not self.running():
-                raise RuntimeError("torchserve exited with %s before /ping was 200; last %r\n%s"
+                raise RuntimeError("torchserve exited with %s before it was ready; last %r\n%s"
                                    % (self.proc.returncode, last, self.log_text()[-4000:]))
-            last = self.ping()
+            if last is None or last[0] != 200:
+                last = self.ping(headers=headers)
             if last[0] == 200:
-                return time.monotonic() - self.started_at
+                pending = [m for m in pending if not self.workers_ready(m, headers=headers)]
+                if not pending:
+                    return time.monotonic() - self.started_at
             time.sleep(interval)
-        raise TimeoutError("/ping not 200 after %ss; last %r\n%s"
-                           % (timeout, last, self.log_text()[-4000:]))
+        raise TimeoutError("not ready after %ss; last ping %r, models not READY %r\n%s"
+                           % (timeout, last, pending, self.log_text()[-4000:]))
 
 
 def _smoke(argv=None):
@@ -322,8 +339,8 @@ def _smoke(argv=None):
             "job_queue_size": 100,
         }
         with TorchServe(work / "ts", store, props, venv=venv) as ts:
-            secs = ts.wait_ready()
-            check("ping", True, "200 after %.1fs" % secs)
+            secs = ts.wait_ready(models=["demo"])
+            check("ready", True, "/ping 200 and all workers READY after %.1fs" % secs)
             x = [1, 2, 3, 4]
             code, body = ts.predict("demo", x)
             scale = len(versions)
