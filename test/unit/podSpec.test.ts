@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildDeploymentSpec, buildPodSpec, podLabels, selectorLabels, torchServeArgs } from "../../components/podSpec";
+import { buildDeploymentSpec, buildPodSpec, modelReadyCommand, podLabels, selectorLabels, torchServeArgs } from "../../components/podSpec";
 import { buildInferenceServiceSpec, buildInternalServiceSpec, scrapeAnnotations } from "../../components/serviceSpec";
 import { resolveSettings } from "../../components/settings";
 import { makeModelDir, realFiles } from "../support/fixtures";
@@ -41,17 +41,22 @@ describe("pod spec", () => {
         assert.deepEqual(container.ports.map((p: any) => [p.name, p.containerPort]), [["ts", 8080], ["ts-management", 8081], ["ts-metrics", 8082]]);
     });
 
-    it("probes /ping on the inference port, with a startup budget from config", () => {
-        for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe]) {
-            assert.deepEqual(probe.httpGet, { path: "/ping", port: "ts" });
+    it("gates startup and readiness on the model's workers being READY, and liveness on /ping", () => {
+        for (const probe of [container.startupProbe, container.readinessProbe]) {
+            assert.deepEqual(probe.exec.command, modelReadyCommand(settings));
         }
+        assert.deepEqual(container.livenessProbe.httpGet, { path: "/ping", port: "ts" });
         assert.equal(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold, 300);
+        const [python, flag, script] = modelReadyCommand(settings);
+        assert.deepEqual([python, flag], ["python", "-c"]);
+        assert.match(script, /http:\/\/127\.0\.0\.1:8081\/models\/demo\/all/);
     });
 
-    it("falls back to TCP probes when token authorization is on", () => {
-        const tokenPod = buildPodSpec({ ...input, settings: resolveSettings({ ...fixture.args, tokenAuth: true }, realFiles) }) as any;
-        assert.deepEqual(tokenPod.containers[0].readinessProbe.tcpSocket, { port: "ts" });
-        assert.equal(tokenPod.containers[0].readinessProbe.httpGet, undefined);
+    it("keeps liveness keyless with token authorization on (TCP), while the model check reads the key file", () => {
+        const tokenSettings = resolveSettings({ ...fixture.args, tokenAuth: true }, realFiles);
+        const tokenPod = buildPodSpec({ ...input, settings: tokenSettings }) as any;
+        assert.deepEqual(tokenPod.containers[0].livenessProbe.tcpSocket, { port: "ts" });
+        assert.match(modelReadyCommand(tokenSettings)[2], /key_file\.json/);
     });
 
     it("sets requests and limits, and a GPU limit only when asked", () => {
