@@ -1,0 +1,54 @@
+/**
+ * `npm run bench`: what a deploy costs, against its floors. Prints markdown
+ * tables of medians (several runs, cases interleaved) for README.
+ *
+ * Env: BENCH_MIB (model size, default 1024), BENCH_RUNS (default 3),
+ * BENCH_PARTS (comma list of archive,hash,eval,pulumi; default all),
+ * BENCH_DIR (scratch directory on the disk to measure, default the system temp dir).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { benchArchive, benchHash, makeModelFile } from "./archiveAndHash";
+import { benchProgramEvaluation } from "./programEval";
+import { benchPulumi } from "./pulumiBench";
+import { venv } from "../test/e2e/support/environment";
+import { HANDLER } from "../test/e2e/support/models";
+
+async function main(): Promise<void> {
+    const mib = Number(process.env.BENCH_MIB ?? 1024);
+    const runs = Number(process.env.BENCH_RUNS ?? 3);
+    const parts = new Set((process.env.BENCH_PARTS ?? "archive,hash,eval,pulumi").split(","));
+    const work = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), "tsstack-bench-"));
+    const print = (lines: string[]) => console.log(`${lines.join("\n")}\n`);
+    try {
+        print([
+            `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
+            `Medians of ${runs} runs; model file ${mib} MiB of random bytes on ${work}.`,
+        ]);
+        if (parts.has("archive") || parts.has("hash")) {
+            const model = path.join(work, "model.pt");
+            makeModelFile(model, mib);
+            if (parts.has("archive")) {
+                print(await benchArchive(work, model, HANDLER, path.join(venv(), "bin", "torch-model-archiver"), runs));
+            }
+            if (parts.has("hash")) {
+                print(await benchHash(work, model, runs));
+            }
+            fs.rmSync(model);
+        }
+        if (parts.has("eval")) {
+            print(benchProgramEvaluation(path.join(work, "eval"), [1, 10, 50], 64, runs));
+        }
+        if (parts.has("pulumi")) {
+            print(await benchPulumi(path.join(work, "pulumi"), runs));
+        }
+    } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+    }
+}
+
+main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+});
