@@ -65,6 +65,12 @@ describe("stack config", () => {
         assert.deepEqual(withDefaults, withoutDefaults);
     });
 
+    it("documents every config key in README.md", () => {
+        const readme = fs.readFileSync(path.join(projectDir, "README.md"), "utf8");
+        const missing = Object.keys(CONFIG_KEYS).filter((key) => !readme.includes(`\`${key}\``));
+        assert.deepEqual(missing, []);
+    });
+
     it("rejects unknown keys with a did-you-mean, and wrong types, by key", () => {
         try {
             parseStackConfig({ ...required, "torchserve-stack:archiveKep": "3", "torchserve-stack:replicas": "two", "torchserve-stack:tokenAuth": "yes", "torchserve-stack:extraFiles": "a.json" }, project.name, "dev");
