@@ -75,12 +75,13 @@ class Study:
             build_mar(store, name, v, scale=i, venv=self.venv, **kw)
         return store
 
-    def study_mar(self, store, name, version, cfg, scale=1.0, filename=None):
+    def study_mar(self, store, name, version, cfg, scale=1.0, filename=None, config_file=None):
         work = Path(tempfile.mkdtemp(dir=self.root))
         (work / "study_handler.py").write_text(STUDY_HANDLER)
         (work / "study.json").write_text(json.dumps(cfg))
         p = build_mar(store, name, version, scale=scale, venv=self.venv, filename=filename,
-                      handler=work / "study_handler.py", extra_files=[work / "study.json"])
+                      handler=work / "study_handler.py", extra_files=[work / "study.json"],
+                      config_file=config_file)
         shutil.rmtree(work)
         return p
 
@@ -496,6 +497,30 @@ def exp_load_failure(s):
         still_running_after_60s=running, torchserve_exit_code=code, log=java_exit)
 
 
+def exp_retry_window(s):
+    """A crash-looping model: /ping stays 200 for maxRetryTimeoutInSec (archive
+    model-config.yaml, default 300 s), then 500. Also: models not in load_models."""
+    d = s.dir("retry-window")
+    store = d / "store"
+    cfg = d / "model-config.yaml"
+    cfg.write_text("maxRetryTimeoutInSec: 10\n")
+    s.study_mar(store, "broken", "v1", {"init_fail": True}, filename="broken.v1.mar",
+                config_file=cfg)
+    with s.server(d, store, {"load_models": "broken.v1.mar"}) as ts:
+        seq = poll_ping(ts, 40, interval=0.25, until_200=False)
+        out(experiment="d.retry_window", case="init fails, maxRetryTimeoutInSec=10",
+            ping_transitions=seq, still_running=ts.running())
+    d = s.dir("models-not-listed")
+    store = s.store(d, ["v1", "v2", "v3"])
+    props = {"load_models": "demo.v3.mar", "models": models_json(["v1", "v2", "v3"], "v3")}
+    with s.server(d, store, props) as ts:
+        ts.wait_ready(models=["demo"])
+        code, text = ts.request("management", "/models/demo/all")
+        out(experiment="a.models_not_listed", load_models=props["load_models"],
+            models_keys=["v1", "v2", "v3"],
+            loaded=[m["modelVersion"] for m in json.loads(text)] if code == 200 else [code, text])
+
+
 def exp_java_exit_code(s):
     d = s.dir("java-exit")
     store = s.store(d, ["v1"])
@@ -585,6 +610,7 @@ EXPERIMENTS = {
     "config_format": exp_config_format,
     "load_failure": exp_load_failure,
     "java_exit_code": exp_java_exit_code,
+    "retry_window": exp_retry_window,
     "timeouts": exp_timeouts,
 }
 

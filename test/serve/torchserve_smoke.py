@@ -80,12 +80,14 @@ def render_properties(props, header=("Generated for a TorchServe test",)):
 
 
 def build_mar(store, name, version, scale=1.0, venv=None, requirements=True,
-              filename=None, archive_format="default", handler=None, extra_files=()):
+              filename=None, archive_format="default", handler=None, extra_files=(),
+              config_file=None):
     """Build the fixture model with weights * scale and archive it with the real
     torch-model-archiver as store/<name>.<version>.mar (or store/filename).
     Manifest: modelName=name, modelVersion=version. Returns the .mar path.
     handler replaces the fixture handler.py (which is then added as an extra
-    file, importable as `handler`); extra_files are added too."""
+    file, importable as `handler`); extra_files are added too; config_file is
+    the archiver's -c model-config.yaml."""
     venv = Path(venv) if venv else venv_path()
     store = Path(store)
     store.mkdir(parents=True, exist_ok=True)
@@ -104,6 +106,8 @@ def build_mar(store, name, version, scale=1.0, venv=None, requirements=True,
                "--export-path", str(work), "-f", "--archive-format", archive_format]
         if requirements:
             cmd += ["--requirements-file", str(FIXTURE / "requirements.txt")]
+        if config_file:
+            cmd += ["--config-file", str(config_file)]
         subprocess.run(cmd, check=True)
         target = store / (filename or "%s.%s.mar" % (name, version))
         shutil.move(str(work / ("%s.mar" % name)), str(target))
