@@ -3,7 +3,7 @@
  * tables of medians (several runs, cases interleaved) for README.
  *
  * Env: BENCH_MIB (model size, default 1024), BENCH_RUNS (default 3),
- * BENCH_PARTS (comma list of archive,hash,eval,pulumi; default all),
+ * BENCH_PARTS (comma list of archive,hash,eval,startup,pulumi; default all),
  * BENCH_DIR (scratch directory on the disk to measure, default the system temp dir).
  */
 import * as fs from "node:fs";
@@ -12,13 +12,14 @@ import * as path from "node:path";
 import { benchArchive, benchHash, makeModelFile } from "./archiveAndHash";
 import { benchProgramEvaluation } from "./programEval";
 import { benchPulumi } from "./pulumiBench";
+import { benchStartup } from "./startup";
 import { venv } from "../test/e2e/support/environment";
 import { HANDLER } from "../test/e2e/support/models";
 
 async function main(): Promise<void> {
     const mib = Number(process.env.BENCH_MIB ?? 1024);
     const runs = Number(process.env.BENCH_RUNS ?? 3);
-    const parts = new Set((process.env.BENCH_PARTS ?? "archive,hash,eval,pulumi").split(","));
+    const parts = new Set((process.env.BENCH_PARTS ?? "archive,hash,eval,startup,pulumi").split(","));
     const work = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), "tsstack-bench-"));
     const print = (lines: string[]) => console.log(`${lines.join("\n")}\n`);
     try {
@@ -39,6 +40,9 @@ async function main(): Promise<void> {
         }
         if (parts.has("eval")) {
             print(benchProgramEvaluation(path.join(work, "eval"), [1, 10, 50], 64, runs));
+        }
+        if (parts.has("startup")) {
+            print(await benchStartup(path.join(work, "startup"), runs));
         }
         if (parts.has("pulumi")) {
             print(await benchPulumi(path.join(work, "pulumi"), runs));
