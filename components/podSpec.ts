@@ -36,6 +36,16 @@ export function torchServeArgs(): string[] {
     ];
 }
 
+/**
+ * Graceful stop. The kubelet's SIGTERM reaches only the `torchserve` launcher,
+ * which exits and leaves the Java server to be killed with the container;
+ * `torchserve --stop` stops the server itself. The sleep first lets the
+ * Service stop sending new requests to this pod.
+ */
+export function preStopCommand(): string[] {
+    return ["sh", "-c", "sleep 5; torchserve --stop"];
+}
+
 /** What the Deployment needs besides settings. */
 export interface DeploymentInput {
     readonly settings: Settings;
@@ -73,6 +83,8 @@ export function buildPodSpec(input: DeploymentInput): k8s.types.input.core.v1.Po
         limits["nvidia.com/gpu"] = String(server.gpus);
     }
     return {
+        // Covers the preStop sleep and the server's own shutdown.
+        terminationGracePeriodSeconds: 60,
         securityContext: {
             runAsNonRoot: true,
             runAsUser: MODEL_SERVER_UID,
@@ -95,7 +107,10 @@ export function buildPodSpec(input: DeploymentInput): k8s.types.input.core.v1.Po
                 requests: { cpu: server.cpuRequest, memory: server.memoryRequest },
                 limits,
             },
+            // pip runs in the pod only with install_py_dep_per_model; its version check must not call out.
+            env: [{ name: "PIP_DISABLE_PIP_VERSION_CHECK", value: "1" }],
             ...buildProbes(settings),
+            lifecycle: { preStop: { exec: { command: preStopCommand() } } },
             securityContext: {
                 allowPrivilegeEscalation: false,
                 capabilities: { drop: ["ALL"] },

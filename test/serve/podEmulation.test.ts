@@ -110,7 +110,8 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
         const all = await getJson(`${pod.urls.management}/models/demo/all`);
         assert.deepEqual(all.map((m: any) => m.modelVersion).sort(), ["v3", "v4", "v5"]);
         assert.deepEqual((await predict(`${pod.urls.inference}/predictions/demo`)).body.output, expectedOutput(5));
-        await pod.server.stop();
+        assert.ok(pod.server.probe(pod.preStop), "the preStop hook runs");
+        assert.ok(await pod.server.exited(30), "the preStop hook stops the whole server, Java included");
     });
 
     it("keeps a pod unready while its model loads, although /ping already says Healthy", async () => {

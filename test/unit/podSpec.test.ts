@@ -59,6 +59,12 @@ describe("pod spec", () => {
         assert.match(modelReadyCommand(tokenSettings)[2], /key_file\.json/);
     });
 
+    it("stops the server itself before the container is killed, with time to drain", () => {
+        assert.deepEqual(container.lifecycle.preStop.exec.command, ["sh", "-c", "sleep 5; torchserve --stop"]);
+        assert.ok(pod.terminationGracePeriodSeconds > 5 + 10);
+        assert.deepEqual(container.env, [{ name: "PIP_DISABLE_PIP_VERSION_CHECK", value: "1" }]);
+    });
+
     it("sets requests and limits, and a GPU limit only when asked", () => {
         assert.deepEqual(container.resources, { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "4Gi" } });
         const gpuPod = buildPodSpec({ ...input, settings: resolveSettings({ ...fixture.args, gpus: 2 }, realFiles) }) as any;

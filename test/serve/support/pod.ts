@@ -60,6 +60,8 @@ export interface LocalPod {
     readonly budget: number;
     /** The readiness probe's exec command. */
     readonly ready: string[];
+    /** The preStop hook's command. */
+    readonly preStop: string[];
 }
 
 /** Starts TorchServe exactly as the pod of `version` would run it. */
@@ -82,5 +84,6 @@ export function startLocalPod(pythonEnv: string, settings: Settings, version: st
         urls: { inference: `http://127.0.0.1:${p.inference}`, management: `http://127.0.0.1:${p.management}`, metrics: `http://127.0.0.1:${p.metrics}` },
         budget: container.startupProbe.periodSeconds * container.startupProbe.failureThreshold,
         ready: container.readinessProbe.exec.command,
+        preStop: container.lifecycle.preStop.exec.command,
     };
 }

@@ -71,22 +71,42 @@ export class TorchServeProcess {
             cwd: workdir,
             detached: true,
             stdio: ["ignore", out, out],
-            env: { ...process.env, PATH: `${binDir}:${process.env.PATH}`, TMPDIR: tmp, TEMP: tmp, LOG_LOCATION: logs, METRICS_LOCATION: logs },
+            env: this.containerEnv(),
         });
         fs.closeSync(out);
         return this;
+    }
+
+    /** Waits up to `seconds` for the launcher and its process group to be gone. */
+    async exited(seconds: number): Promise<boolean> {
+        const deadline = Date.now() + seconds * 1000;
+        while (Date.now() < deadline) {
+            if (!this.running && !groupAlive(this.child!.pid!)) {
+                return true;
+            }
+            await new Promise((r) => setTimeout(r, 200));
+        }
+        return false;
     }
 
     get running(): boolean {
         return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
     }
 
-    /** Runs a probe's exec command as the kubelet would (in the server's directory); true on exit 0. */
+    /** The environment every process of the "container" shares (the pid file lives in TMPDIR). */
+    private containerEnv(): NodeJS.ProcessEnv {
+        const { workdir, binDir } = this.options;
+        const tmp = path.join(workdir, "tmp");
+        const logs = path.join(workdir, "logs");
+        return { ...process.env, PATH: `${binDir}:${process.env.PATH}`, TMPDIR: tmp, TEMP: tmp, LOG_LOCATION: logs, METRICS_LOCATION: logs, PIP_DISABLE_PIP_VERSION_CHECK: "1" };
+    }
+
+    /** Runs an exec probe's or hook's command as the kubelet would (in the server's directory); true on exit 0. */
     probe(command: readonly string[]): boolean {
         const [program, ...args] = command.map((word) => mapPaths(word, this.options.mounts));
         const result = spawnSync(program, args, {
-            cwd: this.options.workdir, timeout: 5000,
-            env: { ...process.env, PATH: `${this.options.binDir}:${process.env.PATH}` },
+            cwd: this.options.workdir, timeout: 30_000,
+            env: this.containerEnv(),
         });
         return result.status === 0;
     }
@@ -143,4 +163,14 @@ export class TorchServeProcess {
 
 function listLogs(dir: string): string[] {
     return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".log")).map((f) => path.join(dir, f)) : [];
+}
+
+/** True while any process of the group is alive. */
+function groupAlive(pgid: number): boolean {
+    try {
+        process.kill(-pgid, 0);
+        return true;
+    } catch {
+        return false;
+    }
 }
