@@ -18,7 +18,7 @@ export interface TorchServeStackOptions extends pulumi.ComponentResourceOptions 
     readonly files?: FileChecks;
     /** Hash cache for artifact fingerprints. Default: `~/.cache/torchserve-stack/file-hashes.json`. */
     readonly hashCache?: FileHashCache;
-    /** Project directory the archive commands run in. Default: the current directory. */
+    /** Project directory (where Pulumi runs the program and the commands). Default: the current directory. */
     readonly projectDir?: string;
 }
 
@@ -84,8 +84,9 @@ export class TorchServeStack extends pulumi.ComponentResource {
 
         const projectDir = opts.projectDir ?? process.cwd();
         const archive = new command.local.Command(`${name}-archive`, {
+            // No `dir`: the provider runs commands in the project directory, and an absolute
+            // path here would differ between checkouts and show as a change.
             create: archiveCommand(scriptPath(projectDir, "archive"), archiveSpec(model, this.version)),
-            dir: projectDir,
             triggers: [this.version, this.fingerprint],
         }, { parent: this, dependsOn: claimName.resources });
 
@@ -97,7 +98,6 @@ export class TorchServeStack extends pulumi.ComponentResource {
 
         new command.local.Command(`${name}-rotate`, {
             create: rotateCommand(scriptPath(projectDir, "rotate"), { store: model.storePath, model: model.name, current: this.version, keep: model.keep }),
-            dir: projectDir,
             triggers: [this.version, model.keep],
         }, { parent: this, dependsOn: [deployment] });
 

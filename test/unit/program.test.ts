@@ -98,6 +98,7 @@ describe("the program under mocks", () => {
         const archive = byType(first.resources!, "command:local:Command").find((r) => r.name === "torchserve-archive")!;
         assert.match(archive.inputs.create, /^node bin\/components\/cli\/archive\.js --store \S+ --model demo --version v1 --archiver torch-model-archiver /);
         assert.deepEqual(archive.inputs.triggers.slice(0, 1), ["v1"]);
+        assert.equal(archive.inputs.dir, undefined, "no checkout-specific path in the inputs");
         assert.equal(fs.existsSync(fixture.store), false, "preview wrote nothing to the store");
     });
 
