@@ -174,7 +174,12 @@ EOF
 cmd_down() {
   if command -v kwokctl >/dev/null || use_tools 2>/dev/null; then
     if [ -d "$CDIR" ]; then
-      kwokctl --name "$NAME" delete cluster --kubeconfig "" >/dev/null 2>&1 || true
+      # delete also removes the cluster's context from a kubeconfig (default
+      # ~/.kube/config, which `up` never touched; "" is refused): give it a
+      # scratch file.
+      local scratch; scratch=$(mktemp)
+      kwokctl --name "$NAME" delete cluster --kubeconfig "$scratch" >/dev/null 2>&1 || true
+      rm -f "$scratch"
     fi
   fi
   # Whatever kwokctl missed (e.g. a half-created cluster): stop by PID.
