@@ -76,12 +76,6 @@ export class TorchServeStack extends pulumi.ComponentResource {
 
         const claimName = this.modelStoreClaim(name, settings, namespace, inNamespace);
 
-        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, {
-            metadata: { namespace, labels },
-            immutable: true,
-            data: { [CONFIG_FILE_NAME]: this.configProperties },
-        }, inNamespace);
-
         const projectDir = opts.projectDir ?? process.cwd();
         const archive = new command.local.Command(`${name}-archive`, {
             // No `dir`: the provider runs commands in the project directory, and an absolute
@@ -89,6 +83,13 @@ export class TorchServeStack extends pulumi.ComponentResource {
             create: archiveCommand(scriptPath(projectDir, "archive"), archiveSpec(model, this.version)),
             triggers: [this.version, this.fingerprint],
         }, { parent: this, dependsOn: claimName.resources });
+
+        // After the archive step too: a failed archive leaves no new config behind.
+        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, {
+            metadata: { namespace, labels },
+            immutable: true,
+            data: { [CONFIG_FILE_NAME]: this.configProperties },
+        }, { ...inNamespace, dependsOn: [archive, ...inNamespace.dependsOn] });
 
         const rolloutTimeout = `${settings.server.rolloutTimeoutMinutes}m`;
         const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {

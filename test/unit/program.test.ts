@@ -82,6 +82,7 @@ describe("the program under mocks", () => {
     it("orders the steps: archive before the Deployment, rotation after it", () => {
         const resources = first.resources!;
         assert.ok(one(resources, "kubernetes:apps/v1:Deployment").dependencies.includes("torchserve-archive"));
+        assert.ok(one(resources, "kubernetes:core/v1:ConfigMap").dependencies.includes("torchserve-archive"), "a failed archive leaves no new ConfigMap");
         assert.ok(byType(resources, "command:local:Command").find((r) => r.name === "torchserve-rotate")!.dependencies.includes("torchserve-deployment"));
     });
 

@@ -5,6 +5,7 @@
  * else a throwaway local control plane from scripts/cluster.sh).
  */
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { tempDir } from "../../support/tempDir";
 
@@ -45,6 +46,7 @@ export function startCluster(name: string, env: NodeJS.ProcessEnv): Cluster {
 /** Environment for pulumi and kubectl: local file state, no update checks or plugin downloads. */
 export function testEnv(kubeconfig: string, extraPath: string): NodeJS.ProcessEnv {
     const home = tempDir("e2e-pulumi-home-");
+    fs.mkdirSync(path.join(home, "state"));
     return {
         ...process.env,
         PATH: `${extraPath}:${toolPath()}`,
