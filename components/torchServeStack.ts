@@ -7,6 +7,7 @@ import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./comman
 import { CONFIG_FILE_NAME, renderConfigProperties } from "./configProperties";
 import { listArchives } from "./modelStore";
 import { buildDeploymentSpec, selectorLabels } from "./podSpec";
+import { findProjectDir, rebaseModelPaths, resolveFromProject } from "./projectPaths";
 import { planRotation } from "./rotation";
 import { buildInferenceServiceSpec, buildInternalServiceSpec, scrapeAnnotations } from "./serviceSpec";
 import { FileChecks, ModelSettings, Settings, isHandlerFile, resolveSettings } from "./settings";
@@ -18,7 +19,7 @@ export interface TorchServeStackOptions extends pulumi.ComponentResourceOptions 
     readonly files?: FileChecks;
     /** Hash cache for artifact fingerprints. Default: `~/.cache/torchserve-stack/file-hashes.json`. */
     readonly hashCache?: FileHashCache;
-    /** Project directory (where Pulumi runs the program and the commands). Default: the current directory. */
+    /** Where relative config paths start. Default: the nearest directory with Pulumi.yaml at or above the working directory. */
     readonly projectDir?: string;
 }
 
@@ -50,18 +51,22 @@ export class TorchServeStack extends pulumi.ComponentResource {
 
     constructor(name: string, args: TorchServeStackArgs, opts: TorchServeStackOptions = {}) {
         super("torchserve:index:TorchServeStack", name, {}, opts);
-        const files = opts.files ?? { isFile: isRegularFile };
+        // The engine runs the program and the commands in this directory (the program's, bin/).
+        const workDir = process.cwd();
+        const projectDir = opts.projectDir ?? findProjectDir(workDir);
+        const files = opts.files ?? { isFile: (file: string) => isRegularFile(resolveFromProject(projectDir, file)) };
         const settings = resolveSettings(args, files);
         this.settings = settings;
+        // The settings keep the paths as configured (errors and outputs quote them); the steps get them rebased.
+        const model = rebaseModelPaths(settings.model, projectDir, workDir);
 
         const hashCache = opts.hashCache ?? new FileHashCache(defaultHashCacheFile());
-        this.fingerprint = fingerprintArtifacts(artifactsOf(settings.model), archiveSettingsOf(settings.model), hashCache);
+        this.fingerprint = fingerprintArtifacts(artifactsOf(model), archiveSettingsOf(model), hashCache);
         hashCache.save();
         this.version = settings.model.explicitVersion ?? versionFromFingerprint(this.fingerprint);
 
-        const model = settings.model;
         if (!fs.existsSync(model.storePath)) {
-            pulumi.log.info(`modelStorePath ${model.storePath} does not exist yet; the archive step creates it`, this);
+            pulumi.log.info(`modelStorePath ${settings.model.storePath} does not exist yet; the archive step creates it`, this);
         }
         // Planned from the store as it is now; the rotation step applies the same plan after the rollout.
         this.loadedVersions = planRotation(listArchives(model.storePath, model.name), this.version, model.keep).keep;
@@ -76,11 +81,10 @@ export class TorchServeStack extends pulumi.ComponentResource {
 
         const claimName = this.modelStoreClaim(name, settings, namespace, inNamespace);
 
-        const projectDir = opts.projectDir ?? process.cwd();
         const archive = new command.local.Command(`${name}-archive`, {
-            // No `dir`: the provider runs commands in the project directory, and an absolute
-            // path here would differ between checkouts and show as a change.
-            create: archiveCommand(scriptPath(projectDir, "archive"), archiveSpec(model, this.version)),
+            // No `dir`: the provider runs commands in workDir, and an absolute path here would
+            // differ between checkouts and show as a change.
+            create: archiveCommand(scriptPath(workDir, "archive"), archiveSpec(model, this.version)),
             triggers: [this.version, this.fingerprint],
         }, { parent: this, dependsOn: claimName.resources });
 
@@ -98,7 +102,7 @@ export class TorchServeStack extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [archive, ...inNamespace.dependsOn], customTimeouts: { create: rolloutTimeout, update: rolloutTimeout } });
 
         new command.local.Command(`${name}-rotate`, {
-            create: rotateCommand(scriptPath(projectDir, "rotate"), { store: model.storePath, model: model.name, current: this.version, keep: model.keep }),
+            create: rotateCommand(scriptPath(workDir, "rotate"), { store: model.storePath, model: model.name, current: this.version, keep: model.keep }),
             triggers: [this.version, model.keep],
         }, { parent: this, dependsOn: [deployment] });
 

@@ -17,6 +17,7 @@ import { PulumiProject } from "./support/project";
 const REPLICAS = 2;
 const MAX_SURGE = 1;
 const MAX_UNAVAILABLE = 0;
+const RELATIVE_HANDLER = "model/handler.py";
 
 describe("end to end on a real API server", () => {
     let cluster: Cluster;
@@ -36,7 +37,8 @@ describe("end to end on a real API server", () => {
             modelName: "demo",
             modelVersion: version,
             serializedFile: models[index].serializedFile,
-            handler: HANDLER,
+            // Relative to the project directory, as users write paths (the engine runs the program in bin/).
+            handler: RELATIVE_HANDLER,
             extraFiles: [models[index].labels],
             archiverCommand: path.join(pythonEnv, "bin", "torch-model-archiver"),
             modelStorePath: store,
@@ -69,6 +71,8 @@ describe("end to end on a real API server", () => {
         const env = testEnv(cluster.kubeconfig, path.join(pythonEnv, "bin"));
         kube = new Kube(env);
         project = new PulumiProject(env);
+        fs.mkdirSync(path.join(project.dir, path.dirname(RELATIVE_HANDLER)));
+        fs.copyFileSync(HANDLER, path.join(project.dir, RELATIVE_HANDLER));
         for (let i = 0; i < 4; i++) {
             models.push(await makeModel(pythonEnv, path.join(work, `model-${i + 1}`), i + 1));
         }
