@@ -23,6 +23,7 @@ describe("end to end on a real API server", () => {
     let cluster: Cluster;
     let project: PulumiProject;
     let kube: Kube;
+    let env: NodeJS.ProcessEnv;
     let pythonEnv: string;
     const work = tempDir("e2e-work-");
     const storeA = path.join(work, "store-a");
@@ -68,7 +69,7 @@ describe("end to end on a real API server", () => {
         const path0 = toolPath();
         pythonEnv = venv();
         cluster = startCluster("e2e", { ...process.env, PATH: path0 });
-        const env = testEnv(cluster.kubeconfig, path.join(pythonEnv, "bin"));
+        env = testEnv(cluster.kubeconfig, path.join(pythonEnv, "bin"));
         kube = new Kube(env);
         project = new PulumiProject(env);
         fs.mkdirSync(path.join(project.dir, path.dirname(RELATIVE_HANDLER)));
@@ -124,8 +125,8 @@ describe("end to end on a real API server", () => {
         assert.match(preview.stdout, /app\.kubernetes\.io\/version\s*:\s*"v1" => "v2"/);
         assert.deepEqual(listDir(storeA), ["demo.v1.mar"], "a preview archives nothing");
 
-        const recorder = new RolloutRecorder(kube, "e2e-a", "torchserve");
-        recorder.start();
+        const recorder = new RolloutRecorder(env, "e2e-a", "torchserve");
+        await recorder.start();
         try {
             await upOk("a");
         } finally {
@@ -143,6 +144,8 @@ describe("end to end on a real API server", () => {
         assert.equal(byVersion.v2.available, REPLICAS, "the new ReplicaSet is fully available");
         assert.equal(byVersion.v1.desired, 0, "the old ReplicaSet is scaled to 0");
         assert.ok(recorder.samples.some((s) => s.filter((rs) => rs.available > 0).length === 2), "old and new pods served side by side (a rolling update, not a recreate)");
+        const newDesired = [...new Set(recorder.samples.flatMap((s) => s.filter((rs) => rs.version === "v2").map((rs) => rs.desired)))];
+        assert.deepEqual(newDesired, Array.from({ length: REPLICAS / MAX_SURGE }, (_, i) => (i + 1) * MAX_SURGE), "the new ReplicaSet grew maxSurge pods at a time");
         assert.deepEqual(listDir(storeA), ["demo.v1.mar", "demo.v2.mar"]);
         assert.equal((await readManifest(pythonEnv, path.join(storeA, "demo.v2.mar"))).modelVersion, "v2");
     });

@@ -1,4 +1,6 @@
-/** kubectl helpers and a ReplicaSet sampler that records a rollout as it happens. */
+/** kubectl helpers and a ReplicaSet watch that records a rollout as it happens. */
+import { ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { runOk } from "./run";
 
 export class Kube {
@@ -13,21 +15,6 @@ export class Kube {
         const args = ["get", kind, name, "--ignore-not-found", "-o", "name", ...(namespace ? ["-n", namespace] : [])];
         return (await runOk("kubectl", args, { env: this.env })).stdout.trim() !== "";
     }
-
-    /** ReplicaSets of a stack's Deployment, oldest revision first. */
-    async replicaSets(namespace: string, instance: string): Promise<ReplicaSetSample[]> {
-        const list = await this.json(["get", "replicasets", "-n", namespace, "-l", `app.kubernetes.io/instance=${instance}`]);
-        return (list.items as any[])
-            .map((rs) => ({
-                name: rs.metadata.name as string,
-                revision: Number(rs.metadata.annotations?.["deployment.kubernetes.io/revision"] ?? 0),
-                version: rs.spec.template.metadata.labels["app.kubernetes.io/version"] as string,
-                desired: rs.spec.replicas as number,
-                current: (rs.status.replicas ?? 0) as number,
-                available: (rs.status.availableReplicas ?? 0) as number,
-            }))
-            .sort((a, b) => a.revision - b.revision);
-    }
 }
 
 export interface ReplicaSetSample {
@@ -39,30 +26,62 @@ export interface ReplicaSetSample {
     readonly available: number;
 }
 
-/** Samples ReplicaSets until stopped; keeps only samples that differ from the previous one. */
+/** The fields of a ReplicaSet a rollout check needs, `|`-separated (missing status fields print empty). */
+const WATCH_TEMPLATE = "{.metadata.name}|{.metadata.annotations.deployment\\.kubernetes\\.io/revision}|"
+    + "{.spec.template.metadata.labels.app\\.kubernetes\\.io/version}|{.spec.replicas}|{.status.replicas}|{.status.availableReplicas}{\"\\n\"}";
+
+/**
+ * Records a rollout from a `kubectl get --watch` of the ReplicaSets: the API
+ * server sends every change in order, so no intermediate state is missed
+ * (polling missed them when kwok made pods ready within one poll interval).
+ * Keeps one snapshot of all ReplicaSets per change.
+ */
 export class RolloutRecorder {
     readonly samples: ReplicaSetSample[][] = [];
-    private running = true;
-    private loop?: Promise<void>;
+    private readonly current = new Map<string, ReplicaSetSample>();
+    private watch?: ChildProcess;
+    private exited?: Promise<void>;
 
-    constructor(private readonly kube: Kube, private readonly namespace: string, private readonly instance: string) {}
+    constructor(private readonly env: NodeJS.ProcessEnv, private readonly namespace: string, private readonly instance: string) {}
 
-    start(): void {
-        this.loop = (async () => {
-            while (this.running) {
-                const sample = await this.kube.replicaSets(this.namespace, this.instance);
-                const last = this.samples[this.samples.length - 1];
-                if (!last || JSON.stringify(last) !== JSON.stringify(sample)) {
-                    this.samples.push(sample);
+    /** Starts the watch; resolves once the ReplicaSets that exist now have been listed. */
+    async start(): Promise<void> {
+        const watch = spawn("kubectl", [
+            "get", "replicasets", "-n", this.namespace, "-l", `app.kubernetes.io/instance=${this.instance}`,
+            "--watch", "-o", `jsonpath=${WATCH_TEMPLATE}`,
+        ], { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+        this.watch = watch;
+        let stderr = "";
+        watch.stderr.on("data", (chunk) => { stderr += chunk; });
+        this.exited = new Promise((resolve) => watch.on("close", () => resolve()));
+        const listed = new Promise<void>((resolve, reject) => {
+            watch.on("close", (code) => reject(new Error(`kubectl --watch exited ${code} before listing: ${stderr}`)));
+            createInterface({ input: watch.stdout }).on("line", (line) => {
+                if (line.trim()) {
+                    this.record(line);
+                    resolve();
                 }
-                await new Promise((r) => setTimeout(r, 150));
-            }
-        })();
+            });
+        });
+        await listed;
     }
 
     async stop(): Promise<void> {
-        this.running = false;
-        await this.loop;
+        this.watch?.kill();
+        await this.exited;
+    }
+
+    private record(line: string): void {
+        const [name, revision, version, desired, current, available] = line.split("|");
+        this.current.set(name, {
+            name, revision: Number(revision || 0), version,
+            desired: Number(desired || 0), current: Number(current || 0), available: Number(available || 0),
+        });
+        const sample = [...this.current.values()].sort((a, b) => a.revision - b.revision);
+        const last = this.samples[this.samples.length - 1];
+        if (!last || JSON.stringify(last) !== JSON.stringify(sample)) {
+            this.samples.push(sample);
+        }
     }
 
     /** One line per distinct state: `rev:version desired/current/available` for each ReplicaSet. */
