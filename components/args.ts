@@ -40,7 +40,7 @@ export interface TorchServeStackArgs {
     readonly archiveKeep?: number;
     /** The archiver executable. Default `torch-model-archiver` from PATH. */
     readonly archiverCommand?: string;
-    /** Where the model-store volume is mounted on the machine that runs `pulumi up`. */
+    /** Where the model-store volume is mounted on the machine that runs `pulumi up` (absolute, or relative to the project directory). */
     readonly modelStorePath: string;
 
     // ---- Model-store volume -----------------------------------------------

@@ -40,7 +40,7 @@ export function rebase(file: string, projectDir: string, workDir: string): strin
     return path.relative(workDir, path.resolve(projectDir, file)) || ".";
 }
 
-/** The model's files and store with relative paths rebased from `projectDir` onto `workDir`. */
+/** The model's files, store and archiver path with relative paths rebased from `projectDir` onto `workDir`. */
 export function rebaseModelPaths(model: ModelSettings, projectDir: string, workDir: string): ModelSettings {
     const move = (file: string) => rebase(file, projectDir, workDir);
     return {
@@ -50,5 +50,7 @@ export function rebaseModelPaths(model: ModelSettings, projectDir: string, workD
         extraFiles: model.extraFiles.map(move),
         requirementsFile: model.requirementsFile === undefined ? undefined : move(model.requirementsFile),
         storePath: move(model.storePath),
+        // A bare name is looked up on PATH; only a path is rebased.
+        archiverCommand: model.archiverCommand.includes("/") ? move(model.archiverCommand) : model.archiverCommand,
     };
 }

@@ -54,6 +54,8 @@ describe("project paths", () => {
         assert.equal(moved.requirementsFile, "../requirements.txt");
         assert.equal(moved.storePath, "/mnt/model-store");
         assert.equal(rebaseModelPaths({ ...model, handler: "image_classifier" }, "/repo", "/repo/bin").handler, "image_classifier");
+        assert.equal(moved.archiverCommand, "torch-model-archiver", "a bare command is looked up on PATH");
+        assert.equal(rebaseModelPaths({ ...model, archiverCommand: ".venv/bin/torch-model-archiver" }, "/repo", "/repo/bin").archiverCommand, "../.venv/bin/torch-model-archiver");
         assert.equal(rebaseModelPaths({ ...model, requirementsFile: undefined }, "/repo", "/repo/bin").requirementsFile, undefined);
     });
 });
