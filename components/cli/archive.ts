@@ -8,6 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ArchiveSpec, archiverArgv } from "../commands";
@@ -62,10 +63,14 @@ export function publishArchive(spec: ArchiveSpec): string {
 
 function buildArchive(spec: ArchiveSpec, target: string): void {
     const staging = fs.mkdtempSync(path.join(spec.store, `.staging-${spec.model}.${spec.version}-`));
+    // torch-model-archiver copies the inputs into $TMPDIR/<model name>, deleting whatever is there
+    // first: two archive steps of one model at once (two stacks on one machine) would destroy each
+    // other's copy. A private TMPDIR on the local disk (not the store's volume) keeps them apart.
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "torchserve-stack-archiver-"));
     try {
         const argv = archiverArgv(spec, staging);
         log(`running ${spec.archiver} ${argv.join(" ")}`);
-        const result = spawnSync(spec.archiver, argv, { stdio: "inherit" });
+        const result = spawnSync(spec.archiver, argv, { stdio: "inherit", env: { ...process.env, TMPDIR: scratch, TEMP: scratch, TMP: scratch } });
         if (result.error) {
             throw new Error(`could not run ${spec.archiver}: ${result.error.message} (set archiverCommand to the torch-model-archiver executable)`);
         }
@@ -79,6 +84,7 @@ function buildArchive(spec: ArchiveSpec, target: string): void {
         fs.renameSync(built, target);
     } finally {
         fs.rmSync(staging, { recursive: true, force: true });
+        fs.rmSync(scratch, { recursive: true, force: true });
     }
 }
 

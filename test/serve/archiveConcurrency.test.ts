@@ -1,0 +1,62 @@
+/**
+ * Two archive steps of the same model at once, as two stacks (say staging and
+ * a team namespace) deploying from one pipeline machine would run them: the
+ * real archive command line and the real torch-model-archiver, which stages
+ * its inputs in $TMPDIR/<model name>.
+ */
+import assert from "node:assert/strict";
+import { exec } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { describe, it } from "node:test";
+import { archiveCommand, scriptPath } from "../../components/commands";
+import { venv } from "../e2e/support/environment";
+import { HANDLER } from "../e2e/support/models";
+import { runOk } from "../e2e/support/run";
+import { tempDir } from "../support/tempDir";
+
+const run = promisify(exec);
+const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
+// Large enough that the two archivers' copy-and-zip phases overlap.
+const MODEL_MIB = 256;
+
+/** sha256 of one entry of a zip archive, read with Python's zipfile. */
+async function entrySha256(pythonEnv: string, archive: string, entry: string): Promise<string> {
+    const script = "import hashlib,sys,zipfile; print(hashlib.sha256(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2])).hexdigest())";
+    return (await runOk(path.join(pythonEnv, "bin", "python"), ["-c", script, archive, entry])).stdout.trim();
+}
+
+/** The archive step's private TMPDIRs that exist now. */
+function scratchDirs(): string[] {
+    return fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith("torchserve-stack-archiver-"));
+}
+
+describe("archive steps running at once", () => {
+    it("two stacks archiving the same model name at the same time both get intact archives", async () => {
+        const pythonEnv = venv();
+        const scratchBefore = scratchDirs();
+        const work = tempDir("archive-concurrency-");
+        const jobs = [1, 2].map((n) => {
+            const model = path.join(work, `model-${n}.pt`);
+            fs.writeFileSync(model, crypto.randomBytes(MODEL_MIB * 2 ** 20));
+            const spec = {
+                store: path.join(work, `store-${n}`), model: "demo", version: `v${n}`,
+                archiver: path.join(pythonEnv, "bin", "torch-model-archiver"),
+                serializedFile: model, handler: HANDLER, extraFiles: [], archiveFormat: "zip-store",
+            };
+            return { spec, expected: crypto.createHash("sha256").update(fs.readFileSync(model)).digest("hex") };
+        });
+
+        await Promise.all(jobs.map(({ spec }) => run(archiveCommand(scriptPath(PROJECT_DIR, "archive"), spec), { cwd: PROJECT_DIR })));
+
+        for (const { spec, expected } of jobs) {
+            const archive = path.join(spec.store, `demo.${spec.version}.mar`);
+            assert.equal(await entrySha256(pythonEnv, archive, `model-${spec.version.slice(1)}.pt`), expected, `${archive} holds its own model`);
+        }
+        const scratchAfter = scratchDirs();
+        assert.deepEqual(scratchAfter.filter((dir) => !scratchBefore.includes(dir)), [], "no scratch directory left behind");
+    });
+});
