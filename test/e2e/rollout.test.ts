@@ -1,7 +1,7 @@
 /**
  * End to end: the real Pulumi engine, Kubernetes provider and Command
  * provider against a real kube-apiserver (a local control plane with kwok
- * nodes, or KUBECONFIG), with the real torch-model-archiver writing into a
+ * nodes, or E2E_KUBECONFIG), with the real torch-model-archiver writing into a
  * real model-store directory. One stateful scenario, in order.
  */
 import assert from "node:assert/strict";

@@ -1,8 +1,8 @@
 /**
  * The real tools the end-to-end tests drive: the Pulumi CLI and providers
  * and kubectl from scripts/tools.sh, torch-model-archiver and torch from the
- * venv of scripts/python-env.sh, and a Kubernetes cluster (KUBECONFIG if set,
- * else a throwaway local control plane from scripts/cluster.sh).
+ * venv of scripts/python-env.sh, and a Kubernetes cluster (E2E_KUBECONFIG if
+ * set, else a throwaway local control plane from scripts/cluster.sh).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -32,10 +32,15 @@ export interface Cluster {
     stop(): void;
 }
 
-/** KUBECONFIG when given (a user's kind or real cluster), else a local kwok cluster started now. */
+/**
+ * The cluster named by E2E_KUBECONFIG (a kubeconfig path: your kind or real cluster), else a local
+ * kwok cluster started now. An ambient KUBECONFIG is deliberately not used: running the tests must
+ * not deploy into whatever cluster the shell happens to point at.
+ */
 export function startCluster(name: string, env: NodeJS.ProcessEnv): Cluster {
-    if (process.env.KUBECONFIG) {
-        return { kubeconfig: process.env.KUBECONFIG, stop: () => undefined };
+    const given = process.env.E2E_KUBECONFIG;
+    if (given) {
+        return { kubeconfig: given, stop: () => undefined };
     }
     const script = path.join(REPO, "scripts", "cluster.sh");
     const out = execFileSync("bash", [script, "up", name], { encoding: "utf8", env, stdio: ["ignore", "pipe", "inherit"] });
