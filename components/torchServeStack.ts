@@ -66,7 +66,9 @@ export class TorchServeStack extends pulumi.ComponentResource {
         this.version = settings.model.explicitVersion ?? versionFromFingerprint(this.fingerprint);
 
         if (!fs.existsSync(model.storePath)) {
-            pulumi.log.info(`modelStorePath ${settings.model.storePath} does not exist yet; the archive step creates it`, this);
+            // Expected on a first deploy; elsewhere it usually means the store volume is not mounted here.
+            pulumi.log.warn(`modelStorePath ${settings.model.storePath} does not exist: planned as an empty store (only this version loaded). `
+                + "On a first deploy the archive step creates it; otherwise mount the model-store volume there before preview or up.", this);
         }
         // Planned from the store as it is now; the rotation step applies the same plan after the rollout.
         this.loadedVersions = planRotation(listArchives(model.storePath, model.name), this.version, model.keep).keep;
