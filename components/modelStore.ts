@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { escape, globSync } from "glob";
+import { isRegularFile } from "./files";
 import { BACKUP_DIR, StoredArchive, archiveFileName, parseArchiveFileName } from "./rotation";
 
 /** This model's archives directly in the store (not in backup/). Empty when the store does not exist yet. */
@@ -27,16 +28,8 @@ export function listArchives(storeDir: string, model: string): StoredArchive[] {
 /** Where a version's archive is: in the store, in backup/, or nowhere yet. */
 export function locateArchive(storeDir: string, model: string, version: string): "store" | "backup" | "absent" {
     const file = archiveFileName(model, version);
-    if (isFile(path.join(storeDir, file))) {
+    if (isRegularFile(path.join(storeDir, file))) {
         return "store";
     }
-    return isFile(path.join(storeDir, BACKUP_DIR, file)) ? "backup" : "absent";
-}
-
-function isFile(file: string): boolean {
-    try {
-        return fs.statSync(file).isFile();
-    } catch {
-        return false;
-    }
+    return isRegularFile(path.join(storeDir, BACKUP_DIR, file)) ? "backup" : "absent";
 }

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { TorchServeStackArgs } from "./args";
 import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./commands";
 import { CONFIG_FILE_NAME, renderConfigProperties } from "./configProperties";
+import { isRegularFile } from "./files";
 import { listArchives } from "./modelStore";
 import { buildDeploymentSpec, selectorLabels } from "./podSpec";
 import { findProjectDir, rebaseModelPaths, resolveFromProject } from "./projectPaths";
@@ -204,12 +205,4 @@ export function artifactsOf(model: ModelSettings): Artifact[] {
 /** Settings that change the archive's bytes besides the files. */
 export function archiveSettingsOf(model: ModelSettings): string[] {
     return [`model=${model.name}`, `format=${model.archiveFormat}`, ...(isHandlerFile(model.handler) ? [] : [`handler=${model.handler}`])];
-}
-
-function isRegularFile(file: string): boolean {
-    try {
-        return fs.statSync(file).isFile();
-    } catch {
-        return false;
-    }
 }

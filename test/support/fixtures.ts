@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { tempDir } from "./tempDir";
 import { TorchServeStackArgs } from "../../components/args";
+import { isRegularFile } from "../../components/files";
 import { FileChecks } from "../../components/settings";
 
 /** A temporary directory with model artifacts and an empty store path. */
@@ -27,12 +28,4 @@ export function makeModelDir(prefix = "tsstack-"): { dir: string; store: string;
 }
 
 /** File checks against the real file system. */
-export const realFiles: FileChecks = {
-    isFile(file: string): boolean {
-        try {
-            return fs.statSync(file).isFile();
-        } catch {
-            return false;
-        }
-    },
-};
+export const realFiles: FileChecks = { isFile: isRegularFile };
