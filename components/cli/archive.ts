@@ -14,8 +14,9 @@ import { parseArgs } from "node:util";
 import { ArchiveSpec, archiverArgv } from "../commands";
 import { locateArchive } from "../modelStore";
 import { BACKUP_DIR, archiveFileName } from "../rotation";
+import { runStep, stepLogger } from "./step";
 
-const log = (message: string) => console.log(`[torchserve-stack archive] ${message}`);
+const log = stepLogger("archive");
 
 function parseSpec(argv: string[]): ArchiveSpec {
     const { values } = parseArgs({
@@ -89,10 +90,5 @@ function buildArchive(spec: ArchiveSpec, target: string): void {
 }
 
 if (require.main === module) {
-    try {
-        publishArchive(parseSpec(process.argv.slice(2)));
-    } catch (error) {
-        console.error(`[torchserve-stack archive] error: ${(error as Error).message}`);
-        process.exit(1);
-    }
+    runStep("archive", () => publishArchive(parseSpec(process.argv.slice(2))));
 }

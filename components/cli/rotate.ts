@@ -10,8 +10,9 @@ import { parseArgs } from "node:util";
 import { RotateSpec } from "../commands";
 import { listArchives } from "../modelStore";
 import { BACKUP_DIR, RotationPlan, archiveFileName, backupFileName, planRotation } from "../rotation";
+import { runStep, stepLogger } from "./step";
 
-const log = (message: string) => console.log(`[torchserve-stack rotate] ${message}`);
+const log = stepLogger("rotate");
 
 function parseSpec(argv: string[]): RotateSpec {
     const { values } = parseArgs({
@@ -50,10 +51,5 @@ export function rotateStore(spec: RotateSpec): RotationPlan {
 }
 
 if (require.main === module) {
-    try {
-        rotateStore(parseSpec(process.argv.slice(2)));
-    } catch (error) {
-        console.error(`[torchserve-stack rotate] error: ${(error as Error).message}`);
-        process.exit(1);
-    }
+    runStep("rotate", () => rotateStore(parseSpec(process.argv.slice(2))));
 }
