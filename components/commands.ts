@@ -64,9 +64,12 @@ export function archiverArgv(spec: ArchiveSpec, exportPath: string): string[] {
     return argv;
 }
 
-/** Script paths relative to the project directory, so state does not depend on where the repo is checked out. */
-export function scriptPath(projectDir: string, script: "archive" | "rotate"): string {
-    return path.relative(projectDir, path.join(__dirname, "cli", `${script}.js`)) || `${script}.js`;
+/**
+ * A step script's path relative to `workDir`, the directory the commands run in, so state does
+ * not depend on where the repo is checked out.
+ */
+export function scriptPath(workDir: string, script: "archive" | "rotate"): string {
+    return path.relative(workDir, path.join(__dirname, "cli", `${script}.js`)) || `${script}.js`;
 }
 
 /** The archive step's shell command. */
