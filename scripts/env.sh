@@ -15,7 +15,8 @@ if _ts_env_path="$("$_ts_env_dir/tools.sh" --path)"; then
   else
     echo "scripts/env.sh: no archiver venv yet; run scripts/python-env.sh (torch-model-archiver)" >&2
   fi
-  # No update nag, and never download plugins: the providers come from PATH.
+  # No update nag, and never download plugins: scripts/tools.sh installed the
+  # providers into the plugin cache (pulumi plugin install ... --file).
   export PULUMI_SKIP_UPDATE_CHECK=true
   export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 else

@@ -3,9 +3,19 @@
 # network is the package registries (npm, the Go module proxy, ...):
 #
 #   Node 22, the Pulumi CLI + Node language host, the kubernetes and command
-#   resource providers, and a throwaway Kubernetes control plane (etcd,
+#   resource providers, a throwaway Kubernetes control plane (etcd,
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok,
-#   kwokctl).
+#   kwokctl), a real node's kubelet and kube-proxy, and actionlint.
+#
+# The two resource providers are installed the official way, with
+# `pulumi plugin install resource NAME VERSION --file ...`, into the plugin
+# cache (${PULUMI_HOME:-~/.pulumi}/plugins), where the engine picks them by
+# version; they are never put on PATH. The kubernetes provider is built from
+# the Go module proxy; the Command provider is served by no registry this kind
+# of machine reaches, so it is installed from the release tarball named by
+# TS_COMMAND_PROVIDER_FILE (its binary's sha256 is checked). On a machine with
+# internet access, `pulumi plugin install resource command 1.2.1` (or the
+# engine's automatic plugin download) does the same.
 #
 # Everything is built or installed once per machine into a cache outside the
 # repo, one directory per tool and version:
@@ -18,19 +28,21 @@
 #   scripts/tools.sh --path [tool...]
 #                               print the PATH prefix (colon-separated bin dirs)
 #                               for all tools or the named ones (node pulumi
-#                               k8sprov cmdprov etcd kube kwok); builds
+#                               etcd kube kubenode kwok actionlint); builds
 #                               nothing, fails if a tool is missing
 #   scripts/tools.sh --list     print each tool, where it comes from, its version
 #   source scripts/env.sh       PATH + Pulumi env vars for this shell
 #
 # Env: TS_STACK_CACHE (cache root), TS_TOOLS_JOBS (builds at a time, default 1:
-# measured faster than 2 on 2 cores, see scripts/TOOLS_TIMINGS.md).
+# measured faster than 2 on 2 cores, see scripts/TOOLS_TIMINGS.md),
+# TS_COMMAND_PROVIDER_FILE (the Command provider's release tarball or binary,
+# installed when the plugin cache lacks it), PULUMI_HOME (plugin cache root).
 #
 # Why Go builds and not downloads: release binaries live on GitHub/dl.k8s.io/
 # get.pulumi.com, which this kind of machine cannot reach. Only the Go module
 # proxy is reachable, and it serves just some versions of some modules: every
 # tool is built from modules it serves, except the Command provider, which it
-# does not serve at any version (see build_cmdprov).
+# does not serve at any version (see install_cmdprov).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,9 +63,13 @@ LANGUAGE_HOST_SDK_VERSION=v3.68.0
 K8S_PROVIDER_VERSION=4.25.0
 K8S_PROVIDER_BASE=v4.0.0-20260115033456-f47bc2d6f199
 COMMAND_PROVIDER_VERSION=1.2.1
+# sha256 of pulumi-resource-command 1.2.1 linux-amd64 as built from its public
+# source at tag v1.2.1 (the tarball's provenance: ../shared/tools/README.md).
+COMMAND_PROVIDER_SHA256=63e0a09c34f9b53f349623909fd5eb6626ce400abd111be507e2935736a6b357
 ETCD_VERSION=v3.6.14
 KUBE_VERSION=v1.36.1 # kwok v0.8.0's default Kubernetes version
 KWOK_VERSION=v0.8.0
+ACTIONLINT_VERSION=v1.7.12
 
 KUBE_MINOR="${KUBE_VERSION#v1.}"
 KUBE_MINOR="${KUBE_MINOR%%.*}"
@@ -61,6 +77,8 @@ KUBE_MINOR="${KUBE_MINOR%%.*}"
 # Go builds: local toolchain only, static, small, reproducible paths.
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false"
 GO_BUILD=(go build -trimpath)
+# `pulumi plugin install` must not ask the internet for a newer CLI.
+export PULUMI_SKIP_UPDATE_CHECK=true
 
 log() { printf '[tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[tools] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -69,23 +87,27 @@ die() { printf '[tools] ERROR: %s\n' "$*" >&2; exit 1; }
 dir_node() { echo "$TOOLS/node-$NODE_MAJOR/bin"; }
 dir_pulumi() { echo "$TOOLS/pulumi-$PULUMI_VERSION/bin"; }
 dir_k8sprov() { echo "$TOOLS/pulumi-resource-kubernetes-v$K8S_PROVIDER_VERSION/bin"; }
-dir_cmdprov() { echo "$TOOLS/pulumi-resource-command-v$COMMAND_PROVIDER_VERSION/bin"; }
 dir_etcd() { echo "$TOOLS/etcd-$ETCD_VERSION/bin"; }
 dir_kube() { echo "$TOOLS/kubernetes-$KUBE_VERSION/bin"; }
+dir_kubenode() { echo "$TOOLS/kubernetes-node-$KUBE_VERSION/bin"; }
 dir_kwok() { echo "$TOOLS/kwok-$KWOK_VERSION/bin"; }
+dir_actionlint() { echo "$TOOLS/actionlint-$ACTIONLINT_VERSION/bin"; }
 
 # Binaries each tool must provide (all must exist for the tool to count).
 bins_node="node"
 bins_pulumi="pulumi pulumi-language-nodejs"
 bins_k8sprov="pulumi-resource-kubernetes"
-bins_cmdprov="pulumi-resource-command"
 bins_etcd="etcd"
 bins_kube="kube-apiserver kube-controller-manager kube-scheduler kubectl"
+bins_kubenode="kubelet kube-proxy"
 bins_kwok="kwok kwokctl"
+bins_actionlint="actionlint"
 
-# Order = build order: CLI first, then providers (reuse the CLI's compiled
-# Pulumi SDK), then the control plane.
-ALL_TOOLS="node pulumi k8sprov cmdprov etcd kube kwok"
+# Order = build order: CLI first, then the kubernetes provider (reuses the
+# CLI's compiled Pulumi SDK), then the control plane and the node.
+ALL_TOOLS="node pulumi k8sprov etcd kube kubenode kwok actionlint"
+# Tools whose bin dir goes on PATH; the provider is installed as a plugin instead.
+PATH_TOOLS="node pulumi etcd kube kubenode kwok actionlint"
 
 # PATH without our own cache dirs, so "already on PATH" means installed by
 # someone else (sourcing env.sh twice must not count as an outside install).
@@ -121,20 +143,22 @@ path_ok_pulumi() {
   echo "$b ($v)"
 }
 # Providers: the Pulumi CLI uses a pulumi-resource-* binary on PATH whatever
-# its version, and providers have no --version (run by hand they just serve;
-# release builds use -trimpath, so the stamped version is not in the Go build
-# info either). So a provider on PATH of unknown version is never trusted
-# (ours goes first on PATH). The official way, `pulumi plugin install`, puts
-# it in $PULUMI_HOME/plugins/resource-NAME-vVERSION, where the CLI finds it by
-# version: accept that, when no ambient copy on PATH would shadow it.
-provider_ok() { # name version
-  local name=$1 ver=$2 home="${PULUMI_HOME:-$HOME/.pulumi}"
-  on_path "pulumi-resource-$name" >/dev/null && return 1
-  [ -x "$home/plugins/resource-$name-v$ver/pulumi-resource-$name" ] || return 1
-  echo "$home/plugins/resource-$name-v$ver (pulumi plugin install)"
+# its version (and warns "using pulumi-resource-NAME from $PATH" on every run),
+# and providers have no --version. So a provider on PATH is never trusted; the
+# official way, `pulumi plugin install`, puts it in
+# $PULUMI_HOME/plugins/resource-NAME-vVERSION, where the CLI finds it by
+# version. The kubernetes provider is only ever built here and then installed
+# there (install_plugins), so "on PATH" never applies to it.
+plugins_dir() { echo "${PULUMI_HOME:-$HOME/.pulumi}/plugins"; }
+plugin_installed() { # name version -> prints the plugin dir when installed
+  local d; d="$(plugins_dir)/resource-$1-v$2"
+  [ -x "$d/pulumi-resource-$1" ] || return 1
+  echo "$d"
 }
-path_ok_k8sprov() { provider_ok kubernetes "$K8S_PROVIDER_VERSION"; }
-path_ok_cmdprov() { provider_ok command "$COMMAND_PROVIDER_VERSION"; }
+path_ok_k8sprov() {
+  local d; d=$(plugin_installed kubernetes "$K8S_PROVIDER_VERSION") || return 1
+  echo "$d (pulumi plugin install)"
+}
 path_ok_etcd() {
   local b v; b=$(on_path etcd) || return 1
   v=$("$b" --version 2>/dev/null | sed -n 's/^etcd Version: //p') || return 1
@@ -164,6 +188,21 @@ path_ok_kwok() {
     case "$v" in *" ${KWOK_VERSION%.*}."*) ;; *) return 1 ;; esac
   done
   echo "kwok, kwokctl on PATH (${KWOK_VERSION%.*}.x)"
+}
+path_ok_kubenode() {
+  local b m out=""
+  for b in kubelet kube-proxy; do
+    b=$(on_path "$b") || return 1
+    m=$(kube_minor_of "$b"); [ "$m" = "$KUBE_MINOR" ] || return 1
+    out="$out $b"
+  done
+  echo "${out# } (1.$KUBE_MINOR)"
+}
+path_ok_actionlint() {
+  local b v; b=$(on_path actionlint) || return 1
+  v=$("$b" -version 2>/dev/null | head -n1) || return 1
+  [ "$v" = "${ACTIONLINT_VERSION#v}" ] || [ "$v" = "$ACTIONLINT_VERSION" ] || return 1
+  echo "$b ($v)"
 }
 
 # Cached build complete? (all binaries present; dirs are only ever created
@@ -244,13 +283,6 @@ build_k8sprov() {
   rm -rf "$w"
 }
 
-build_cmdprov() {
-  # github.com/pulumi/pulumi-command/provider is not served by the Go module
-  # proxy at any version, and its release binaries are on GitHub: nothing here
-  # can build or fetch it.
-  die "pulumi-resource-command $COMMAND_PROVIDER_VERSION cannot be obtained from the registries this machine reaches (the Go module proxy has no github.com/pulumi/pulumi-command/provider). Install it with \`pulumi plugin install resource command $COMMAND_PROVIDER_VERSION\` where GitHub is reachable, or put the binary in $(dir_cmdprov)/"
-}
-
 build_etcd() {
   local out=$1 w=$1/src
   mkdir -p "$w" "$out/bin"
@@ -266,8 +298,12 @@ build_etcd() {
   "$out/bin/etcd" --version | head -n1
 }
 
-build_kube() {
-  local out=$1 w=$1/src kmod
+# k8s.io/kubernetes commands, built the way upstream does, from the module
+# proxy: a wrapper module that requires k8s.io/kubernetes and points each of its
+# staging modules at the published v0.<minor>.<patch>.
+build_kube_cmds() { # out cmd...
+  local out=$1 w=$1/src kmod; shift
+  local cmds=("$@")
   mkdir -p "$w" "$out/bin"
   (
     cd "$w"
@@ -285,29 +321,32 @@ build_kube() {
     for m in $(awk '/=> \.\/staging\// {print $1}' "$kmod"); do
       go mod edit -replace "$m=$m@v0.${KUBE_VERSION#v1.}"
     done
-    cat >tools.go <<'EOF'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-EOF
+    {
+      printf '//go:build tools\n\npackage tools\n\nimport (\n'
+      for m in "${cmds[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$m"; done
+      printf ')\n'
+    } >tools.go
     go mod tidy
     # Without these, /version and --version say v0.0.0-master.
     local ld="-s -w" v
     for v in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       ld="$ld -X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$KUBE_MINOR -X $v.gitTreeState=clean"
     done
-    "${GO_BUILD[@]}" -ldflags "$ld" -o "$out/bin/" k8s.io/kubernetes/cmd/kube-apiserver \
-      k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+    "${GO_BUILD[@]}" -ldflags "$ld" -o "$out/bin/" "${cmds[@]/#/k8s.io/kubernetes/cmd/}"
   )
   rm -rf "$w"
-  "$out/bin/kube-apiserver" --version
+}
+
+build_kube() {
+  build_kube_cmds "$1" kube-apiserver kube-controller-manager kube-scheduler kubectl
+  "$1/bin/kube-apiserver" --version
+}
+
+# A real node (scripts/node.sh): the kubelet runs pods with containerd, and
+# kube-proxy routes Service traffic to them.
+build_kubenode() {
+  build_kube_cmds "$1" kubelet kube-proxy
+  "$1/bin/kubelet" --version
 }
 
 build_kwok() {
@@ -317,6 +356,14 @@ build_kwok() {
   GOFLAGS= GOBIN="$out/bin" go install -trimpath -ldflags "-s -w" \
     "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
   "$out/bin/kwokctl" --version
+}
+
+build_actionlint() {
+  local out=$1
+  mkdir -p "$out/bin"
+  GOFLAGS= GOBIN="$out/bin" go install -trimpath -ldflags "-s -w -X github.com/rhysd/actionlint.version=${ACTIONLINT_VERSION#v}" \
+    "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+  "$out/bin/actionlint" -version
 }
 
 # Build one tool into a temp dir, then rename it into place: an interrupted
@@ -351,7 +398,8 @@ build_one() {
 }
 
 # ---- commands ---------------------------------------------------------------
-# For --path: one line per tool, "path|cache|missing <tool>" decisions.
+# For --path: one line per tool, "path|cache|missing <tool>" decisions
+# (for the provider: "path" means installed as a plugin, "cache" built only).
 resolve() { # tool -> prints "path <desc>" / "cache <dir>" / "missing"
   local t=$1 why
   if why=$("path_ok_$t"); then echo "path $why"
@@ -359,10 +407,61 @@ resolve() { # tool -> prints "path <desc>" / "cache <dir>" / "missing"
   else echo "missing"; fi
 }
 
-cmd_path() { # [tool...] (default: all)
-  local t r dirs="" missing="" want="${*:-$ALL_TOOLS}"
+# The pulumi binary that `pulumi plugin install` runs with.
+pulumi_bin() {
+  local b
+  if b=$(on_path pulumi) && path_ok_pulumi >/dev/null; then echo "$b"; else echo "$(dir_pulumi)/pulumi"; fi
+}
+
+# Runs a provider binary the way the engine does (it prints its gRPC port and
+# serves); true when it printed a port within 10 s.
+provider_runs() { # binary
+  local port
+  port=$(timeout 10 "$1" 2>/dev/null </dev/null | head -n1) || true
+  [[ "$port" =~ ^[0-9]+$ ]]
+}
+
+install_k8sprov() {
+  plugin_installed kubernetes "$K8S_PROVIDER_VERSION" >/dev/null && return 0
+  cached_ok k8sprov || die "pulumi-resource-kubernetes $K8S_PROVIDER_VERSION is neither installed nor built"
+  log "k8sprov: pulumi plugin install resource kubernetes $K8S_PROVIDER_VERSION --file $(dir_k8sprov)/pulumi-resource-kubernetes"
+  "$(pulumi_bin)" plugin install resource kubernetes "$K8S_PROVIDER_VERSION" \
+    --file "$(dir_k8sprov)/pulumi-resource-kubernetes" --non-interactive >&2
+  plugin_installed kubernetes "$K8S_PROVIDER_VERSION" >/dev/null \
+    || die "pulumi plugin install did not put the kubernetes provider in $(plugins_dir)"
+}
+
+install_cmdprov() {
+  local d f="${TS_COMMAND_PROVIDER_FILE:-}" want="${TS_COMMAND_PROVIDER_SHA256:-$COMMAND_PROVIDER_SHA256}" got
+  if d=$(plugin_installed command "$COMMAND_PROVIDER_VERSION"); then
+    log "cmdprov: ok ($d)"
+    return 0
+  fi
+  if [ -z "$f" ]; then
+    die "the Command provider (pulumi-resource-command $COMMAND_PROVIDER_VERSION) is not installed in $(plugins_dir), and no registry this machine reaches serves it (its releases are on GitHub only). Either:
+  - where GitHub is reachable: pulumi plugin install resource command $COMMAND_PROVIDER_VERSION
+  - offline, from its release tarball: TS_COMMAND_PROVIDER_FILE=/path/to/pulumi-resource-command-v$COMMAND_PROVIDER_VERSION-linux-amd64.tar.gz scripts/tools.sh
+    (.ci/run uses ../shared/tools/ beside the clone when it is there)"
+  fi
+  [ -f "$f" ] || die "TS_COMMAND_PROVIDER_FILE=$f does not exist"
+  log "cmdprov: pulumi plugin install resource command $COMMAND_PROVIDER_VERSION --file $f"
+  "$(pulumi_bin)" plugin install resource command "$COMMAND_PROVIDER_VERSION" --file "$f" --non-interactive >&2 \
+    || die "pulumi plugin install resource command $COMMAND_PROVIDER_VERSION --file $f failed"
+  d=$(plugin_installed command "$COMMAND_PROVIDER_VERSION") \
+    || die "pulumi plugin install did not put pulumi-resource-command in $(plugins_dir)/resource-command-v$COMMAND_PROVIDER_VERSION"
+  got=$(sha256sum "$d/pulumi-resource-command" | cut -d' ' -f1)
+  if [ "$got" != "$want" ]; then
+    "$(pulumi_bin)" plugin rm resource command "$COMMAND_PROVIDER_VERSION" --yes --non-interactive >/dev/null 2>&1 || rm -rf "$d"
+    die "the Command provider from $f has sha256 $got, expected $want (removed it again; set TS_COMMAND_PROVIDER_SHA256 to accept another build)"
+  fi
+  provider_runs "$d/pulumi-resource-command" || die "the installed $d/pulumi-resource-command does not start"
+  log "cmdprov: installed and verified (sha256 $got)"
+}
+
+cmd_path() { # [tool...] (default: all on PATH, and the plugins must be installed)
+  local t r dirs="" missing="" want="${*:-$PATH_TOOLS}"
   for t in $want; do
-    case " $ALL_TOOLS " in *" $t "*) ;; *) die "unknown tool '$t' (tools: $ALL_TOOLS)" ;; esac
+    case " $PATH_TOOLS " in *" $t "*) ;; *) die "unknown tool '$t' (tools: $PATH_TOOLS)" ;; esac
   done
   for t in $want; do
     r=$(resolve "$t")
@@ -371,13 +470,22 @@ cmd_path() { # [tool...] (default: all)
       missing) missing="$missing $t($(eval echo "\$bins_$t"))" ;;
     esac
   done
-  [ -z "$missing" ] || die "tools missing:$missing -- run scripts/tools.sh to build them (cache: $TOOLS)"
+  if [ $# -eq 0 ]; then
+    plugin_installed kubernetes "$K8S_PROVIDER_VERSION" >/dev/null || missing="$missing plugin:kubernetes-v$K8S_PROVIDER_VERSION"
+    plugin_installed command "$COMMAND_PROVIDER_VERSION" >/dev/null || missing="$missing plugin:command-v$COMMAND_PROVIDER_VERSION"
+  fi
+  [ -z "$missing" ] || die "tools missing:$missing -- run scripts/tools.sh (cache: $TOOLS, plugins: $(plugins_dir))"
   echo "$dirs"
 }
 
 cmd_list() {
-  local t
-  for t in $ALL_TOOLS; do printf '%-8s %s\n' "$t" "$(resolve "$t")"; done
+  local t d
+  for t in $ALL_TOOLS; do printf '%-10s %s\n' "$t" "$(resolve "$t")"; done
+  if d=$(plugin_installed command "$COMMAND_PROVIDER_VERSION"); then
+    printf '%-10s %s\n' cmdprov "plugin $d"
+  else
+    printf '%-10s %s\n' cmdprov "missing (TS_COMMAND_PROVIDER_FILE=... scripts/tools.sh)"
+  fi
 }
 
 cmd_ensure() {
@@ -392,6 +500,11 @@ cmd_ensure() {
   fi
   # Leftovers of an interrupted run (safe: we hold the lock).
   rm -rf "$TOOLS"/.build-* 2>/dev/null || true
+  # Before any build: a missing Command provider is the one thing no build
+  # can fix, so say so now rather than after 20 minutes.
+  if ! plugin_installed command "$COMMAND_PROVIDER_VERSION" >/dev/null && [ -z "${TS_COMMAND_PROVIDER_FILE:-}" ]; then
+    install_cmdprov
+  fi
   command -v go >/dev/null || die "go is not on PATH (needed to build the tools)"
   for t in $ALL_TOOLS; do
     r=$(resolve "$t")
@@ -416,6 +529,8 @@ cmd_ensure() {
     [ -z "$failed" ] || die "build failed for:$failed (logs in $LOGS)"
     log "all built in $((SECONDS - total))s"
   fi
+  install_k8sprov
+  install_cmdprov
   # Final check: everything resolvable.
   cmd_path >/dev/null
   log "done in $((SECONDS - total))s; use: export PATH=\"\$(scripts/tools.sh --path):\$PATH\" (or: source scripts/env.sh)"

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { tempDir } from "../../support/tempDir";
 
@@ -48,10 +49,20 @@ export function startCluster(name: string, env: NodeJS.ProcessEnv): Cluster {
     return { kubeconfig, stop: () => execFileSync("bash", [script, "down", name], { env, stdio: "inherit" }) };
 }
 
-/** Environment for pulumi and kubectl: local file state, no update checks or plugin downloads. */
+/** The plugin cache where scripts/tools.sh installed the providers (`pulumi plugin install --file`). */
+export function pluginsDir(): string {
+    return path.join(process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi"), "plugins");
+}
+
+/**
+ * Environment for pulumi and kubectl: local file state, no update checks or plugin downloads.
+ * PULUMI_HOME is a fresh directory (no credentials or workspace settings leak in) whose plugins
+ * are the user's plugin cache, so the engine finds the providers by version as in a user's shell.
+ */
 export function testEnv(kubeconfig: string, extraPath: string): NodeJS.ProcessEnv {
     const home = tempDir("e2e-pulumi-home-");
     fs.mkdirSync(path.join(home, "state"));
+    fs.symlinkSync(pluginsDir(), path.join(home, "plugins"));
     return {
         ...process.env,
         PATH: `${extraPath}:${toolPath()}`,
