@@ -295,7 +295,9 @@ build_etcd() {
     "${GO_BUILD[@]}" -ldflags "-s -w" -o "$out/bin/etcd" go.etcd.io/etcd/server/v3
   )
   rm -rf "$w"
-  "$out/bin/etcd" --version | head -n1
+  # sed, not head: head exits after one line and etcd's next write would fail
+  # the build with SIGPIPE under pipefail.
+  "$out/bin/etcd" --version | sed -n 1p
 }
 
 # k8s.io/kubernetes commands, built the way upstream does, from the module
