@@ -2,17 +2,17 @@ import * as fs from "node:fs";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { TorchServeStackArgs } from "./args";
-import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./commands";
-import { CONFIG_FILE_NAME, renderConfigProperties } from "./configProperties";
-import { isRegularFile } from "./files";
-import { listArchives } from "./modelStore";
-import { buildDeploymentSpec, selectorLabels } from "./podSpec";
-import { findProjectDir, rebaseModelPaths, resolveFromProject } from "./projectPaths";
-import { planRotation } from "./rotation";
-import { buildInferenceServiceSpec, buildInternalServiceSpec, scrapeAnnotations } from "./serviceSpec";
-import { FileChecks, ModelSettings, Settings, isHandlerFile, resolveSettings } from "./settings";
-import { Artifact, FileHashCache, defaultHashCacheFile, fingerprintArtifacts, versionFromFingerprint } from "./version";
+import { TorchServeStackArgs } from "./config/stackArgs";
+import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./cli/commands";
+import { CONFIG_FILE_NAME, renderConfigProperties } from "./torchserve/configProperties";
+import { isRegularFile } from "./store/files";
+import { listArchives } from "./store/modelStore";
+import { buildDeploymentSpec, selectorLabels } from "./kubernetes/podSpec";
+import { findProjectDir, rebaseModelPaths, resolveFromProject } from "./store/projectPaths";
+import { planRotation } from "./store/rotation";
+import { buildInferenceServiceSpec, buildInternalServiceSpec, scrapeAnnotations } from "./kubernetes/services";
+import { FileChecks, ModelSettings, Settings, isHandlerFile, resolveSettings } from "./config/settings";
+import { Artifact, FileHashCache, defaultHashCacheFile, fingerprintArtifacts, versionFromFingerprint } from "./store/fingerprint";
 
 /** Extra knobs for tests and embedders; the defaults are what a stack uses. */
 export interface TorchServeStackOptions extends pulumi.ComponentResourceOptions {

@@ -11,9 +11,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { ArchiveSpec, archiverArgv } from "../commands";
-import { locateArchive } from "../modelStore";
-import { BACKUP_DIR, archiveFileName } from "../rotation";
+import { ArchiveSpec, archiverArgv } from "./commands";
+import { locateArchive } from "../store/modelStore";
+import { BACKUP_DIR, archiveFileName } from "../store/rotation";
 import { runStep, stepLogger } from "./step";
 
 const log = stepLogger("archive");

@@ -7,9 +7,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { RotateSpec } from "../commands";
-import { listArchives } from "../modelStore";
-import { BACKUP_DIR, RotationPlan, archiveFileName, backupFileName, planRotation } from "../rotation";
+import { RotateSpec } from "./commands";
+import { listArchives } from "../store/modelStore";
+import { BACKUP_DIR, RotationPlan, archiveFileName, backupFileName, planRotation } from "../store/rotation";
 import { runStep, stepLogger } from "./step";
 
 const log = stepLogger("rotate");

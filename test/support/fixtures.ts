@@ -2,9 +2,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { tempDir } from "./tempDir";
-import { TorchServeStackArgs } from "../../components/args";
-import { isRegularFile } from "../../components/files";
-import { FileChecks } from "../../components/settings";
+import { TorchServeStackArgs } from "../../components/config/stackArgs";
+import { isRegularFile } from "../../components/store/files";
+import { FileChecks } from "../../components/config/settings";
 
 /** A temporary directory with model artifacts and an empty store path. */
 export function makeModelDir(prefix = "tsstack-"): { dir: string; store: string; args: TorchServeStackArgs } {

@@ -5,15 +5,15 @@
  * paths (mapped to local directories), APIs on loopback ports.
  */
 import * as path from "node:path";
-import { TorchServeStackArgs } from "../../../components/args";
+import { TorchServeStackArgs } from "../../../components/config/stackArgs";
 import { publishArchive } from "../../../components/cli/archive";
 import { rotateStore } from "../../../components/cli/rotate";
-import { archiveSpec } from "../../../components/commands";
-import { CONFIG_FILE_NAME, CONTAINER_CONFIG_DIR, CONTAINER_MODEL_STORE, renderConfigProperties } from "../../../components/configProperties";
-import { listArchives } from "../../../components/modelStore";
-import { buildPodSpec } from "../../../components/podSpec";
-import { planRotation } from "../../../components/rotation";
-import { Settings, resolveSettings } from "../../../components/settings";
+import { archiveSpec } from "../../../components/cli/commands";
+import { CONFIG_FILE_NAME, CONTAINER_CONFIG_DIR, CONTAINER_MODEL_STORE, renderConfigProperties } from "../../../components/torchserve/configProperties";
+import { listArchives } from "../../../components/store/modelStore";
+import { buildPodSpec } from "../../../components/kubernetes/podSpec";
+import { planRotation } from "../../../components/store/rotation";
+import { Settings, resolveSettings } from "../../../components/config/settings";
 import { realFiles } from "../../support/fixtures";
 import { tempDir } from "../../support/tempDir";
 import { HANDLER, makeModel } from "../../e2e/support/models";

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { tempDir } from "../support/tempDir";
+import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
-import { listArchives, locateArchive } from "../../components/modelStore";
-import { archiveFileName, backupFileName, parseArchiveFileName, planRotation } from "../../components/rotation";
-import { rotateStore } from "../../components/cli/rotate";
+import { listArchives, locateArchive } from "../../../components/store/modelStore";
+import { archiveFileName, backupFileName, parseArchiveFileName, planRotation } from "../../../components/store/rotation";
+import { rotateStore } from "../../../components/cli/rotate";
 
 const at = (version: string, mtimeMs: number) => ({ version, mtimeMs });
 

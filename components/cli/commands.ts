@@ -3,7 +3,7 @@
  * exactly what `pulumi up` will run, and tests can check it.
  */
 import * as path from "node:path";
-import { ModelSettings } from "./settings";
+import { ModelSettings } from "../config/settings";
 
 /** The archive step's parameters (what `cli/archive.ts` receives). */
 export interface ArchiveSpec {
@@ -69,7 +69,7 @@ export function archiverArgv(spec: ArchiveSpec, exportPath: string): string[] {
  * not depend on where the repo is checked out.
  */
 export function scriptPath(workDir: string, script: "archive" | "rotate"): string {
-    return path.relative(workDir, path.join(__dirname, "cli", `${script}.js`)) || `${script}.js`;
+    return path.relative(workDir, path.join(__dirname, `${script}.js`)) || `${script}.js`;
 }
 
 /** The archive step's shell command. */

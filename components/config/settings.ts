@@ -2,9 +2,9 @@ import * as path from "node:path";
 import {
     ARCHIVE_FORMATS, ArchiveFormat, METRICS_MODES, MetricsMode, SERVICE_TYPES, ServiceType,
     TorchServeStackArgs,
-} from "./args";
+} from "./stackArgs";
 import { ProblemList } from "./errors";
-import { EXTRA_PROPERTY_KEYS, MANAGED_PROPERTY_KEYS } from "./propertyKeys";
+import { EXTRA_PROPERTY_KEYS, MANAGED_PROPERTY_KEYS } from "./extraProperties";
 import {
     closestMatch, isDns1035Label, isDnsLabel, isDnsSubdomain, isIntInRange, isIntOrPercent,
     isLabelValue, isModelName, isQuantity, isZeroBound, quantityValue,

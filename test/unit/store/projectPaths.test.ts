@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { findProjectDir, rebase, rebaseModelPaths } from "../../components/projectPaths";
-import { ModelSettings } from "../../components/settings";
-import { tempDir } from "../support/tempDir";
+import { findProjectDir, rebase, rebaseModelPaths } from "../../../components/store/projectPaths";
+import { ModelSettings } from "../../../components/config/settings";
+import { tempDir } from "../../support/tempDir";
 
 const model: ModelSettings = {
     name: "demo",

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { tempDir } from "../support/tempDir";
+import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
-import { ArchiveSpec, archiveCommand, archiverArgv, rotateCommand, scriptPath, shellQuote } from "../../components/commands";
-import { publishArchive } from "../../components/cli/archive";
+import { ArchiveSpec, archiveCommand, archiverArgv, rotateCommand, scriptPath, shellQuote } from "../../../components/cli/commands";
+import { publishArchive } from "../../../components/cli/archive";
 
 const spec: ArchiveSpec = {
     store: "/mnt/model store",
@@ -53,7 +53,7 @@ describe("command lines", () => {
     });
 
     it("refers to the scripts relative to the project directory", () => {
-        const projectDir = path.resolve(__dirname, "..", "..", "..");
+        const projectDir = path.resolve(__dirname, "..", "..", "..", "..");
         assert.equal(scriptPath(projectDir, "archive"), path.join("bin", "components", "cli", "archive.js"));
         assert.ok(fs.existsSync(path.join(projectDir, scriptPath(projectDir, "rotate"))));
     });

@@ -5,7 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { PORT_NAMES, selectorLabels } from "./podSpec";
-import { Settings } from "./settings";
+import { Settings } from "../config/settings";
 
 type ServicePort = k8s.types.input.core.v1.ServicePort;
 

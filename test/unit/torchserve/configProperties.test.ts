@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { tempDir } from "../support/tempDir";
+import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
-import { buildConfigProperties, renderConfigProperties } from "../../components/configProperties";
-import { resolveSettings } from "../../components/settings";
-import { makeModelDir, realFiles } from "../support/fixtures";
-import { parseJavaProperties, parseNaivePython } from "../support/javaProperties";
+import { buildConfigProperties, renderConfigProperties } from "../../../components/torchserve/configProperties";
+import { resolveSettings } from "../../../components/config/settings";
+import { makeModelDir, realFiles } from "../../support/fixtures";
+import { parseJavaProperties, parseNaivePython } from "../../support/javaProperties";
 
 const fixture = makeModelDir();
 const settings = resolveSettings({
@@ -15,7 +15,7 @@ const settings = resolveSettings({
     extraProperties: { max_request_size: "104857600", allowed_urls: "file://.*", cors_allowed_origin: "https://a.example:8443" },
 }, realFiles);
 const input = { modelName: "demo", versions: ["v3", "v2", "v1"], server: settings.server };
-const javaSource = path.join(__dirname, "..", "..", "..", "test", "support", "java", "LoadProperties.java");
+const javaSource = path.join(__dirname, "..", "..", "..", "..", "test", "support", "java", "LoadProperties.java");
 
 /** Reads a rendered file with the JVM's own Properties.load (what TorchServe's frontend uses). */
 function loadWithJava(text: string): Record<string, string> {

@@ -3,12 +3,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { ConfigValidationError } from "../../components/errors";
-import { CONFIG_KEYS, parseStackConfig } from "../../components/stackConfig";
-import { resolveSettings } from "../../components/settings";
-import { makeModelDir, realFiles } from "../support/fixtures";
+import { ConfigValidationError } from "../../../components/config/errors";
+import { CONFIG_KEYS, parseStackConfig } from "../../../components/config/stackConfig";
+import { resolveSettings } from "../../../components/config/settings";
+import { makeModelDir, realFiles } from "../../support/fixtures";
 
-const projectDir = path.resolve(__dirname, "..", "..", "..");
+const projectDir = path.resolve(__dirname, "..", "..", "..", "..");
 const project = parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as {
     name: string;
     config: Record<string, { type: string; default?: unknown; description: string }>;

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { TorchServeStackArgs } from "../../components/args";
-import { ConfigValidationError } from "../../components/errors";
-import { TORCHSERVE_IMAGE_CPU, TORCHSERVE_IMAGE_GPU, resolveSettings } from "../../components/settings";
-import { makeModelDir, realFiles } from "../support/fixtures";
+import { TorchServeStackArgs } from "../../../components/config/stackArgs";
+import { ConfigValidationError } from "../../../components/config/errors";
+import { TORCHSERVE_IMAGE_CPU, TORCHSERVE_IMAGE_GPU, resolveSettings } from "../../../components/config/settings";
+import { makeModelDir, realFiles } from "../../support/fixtures";
 
 const base = makeModelDir();
 // Exists, so only its name is wrong.

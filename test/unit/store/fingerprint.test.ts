@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { tempDir } from "../support/tempDir";
+import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
-import { FileHashCache, fingerprintArtifacts, sha256OfFile, versionFromFingerprint } from "../../components/version";
+import { FileHashCache, fingerprintArtifacts, sha256OfFile, versionFromFingerprint } from "../../../components/store/fingerprint";
 
 function tempFile(content: string): string {
     const file = path.join(tempDir("hash-"), "model.pt");

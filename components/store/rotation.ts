@@ -3,7 +3,7 @@
  * rotation step and the program (to render `load_models` at preview time)
  * all call these, so the three always agree on which archives stay.
  */
-import { isLabelValue, isModelName } from "./validators";
+import { isLabelValue, isModelName } from "../config/validators";
 
 /** Archives live flat in the store as `<model>.<version>.mar`; older ones in `backup/`. */
 export const BACKUP_DIR = "backup";

@@ -3,8 +3,8 @@
  * program) into {@link TorchServeStackArgs}: typed, with unknown keys and
  * wrong types reported by key, together, before anything is built.
  */
-import { TorchServeStackArgs } from "./args";
-import { shellQuote } from "./commands";
+import { TorchServeStackArgs } from "./stackArgs";
+import { shellQuote } from "../cli/commands";
 import { ConfigProblem, ConfigValidationError } from "./errors";
 import { closestMatch } from "./validators";
 

@@ -5,8 +5,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_FILE_NAME, CONTAINER_CONFIG_DIR, CONTAINER_MODEL_STORE } from "./configProperties";
-import { Settings } from "./settings";
+import { CONFIG_FILE_NAME, CONTAINER_CONFIG_DIR, CONTAINER_MODEL_STORE } from "../torchserve/configProperties";
+import { Settings } from "../config/settings";
 
 /** Named container ports (the Services target these names). */
 export const PORT_NAMES = { inference: "ts", management: "ts-management", metrics: "ts-metrics" } as const;

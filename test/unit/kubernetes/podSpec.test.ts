@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildDeploymentSpec, buildPodSpec, modelReadyCommand, podLabels, selectorLabels, torchServeArgs } from "../../components/podSpec";
-import { buildInferenceServiceSpec, buildInternalServiceSpec, scrapeAnnotations } from "../../components/serviceSpec";
-import { resolveSettings } from "../../components/settings";
-import { makeModelDir, realFiles } from "../support/fixtures";
+import { buildDeploymentSpec, buildPodSpec, modelReadyCommand, podLabels, selectorLabels, torchServeArgs } from "../../../components/kubernetes/podSpec";
+import { buildInferenceServiceSpec, buildInternalServiceSpec, scrapeAnnotations } from "../../../components/kubernetes/services";
+import { resolveSettings } from "../../../components/config/settings";
+import { makeModelDir, realFiles } from "../../support/fixtures";
 
 const fixture = makeModelDir();
 const settings = resolveSettings(fixture.args, realFiles);
