@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { TorchServeStack } from "./components/torchServeStack";
-import { parseStackConfig } from "./components/config/stackConfig";
+import { parseStackConfig } from "./components/config";
 
 const args = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
 const torchserve = new TorchServeStack(args.appName ?? "torchserve", args);

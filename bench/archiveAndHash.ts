@@ -7,7 +7,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { publishArchive } from "../components/cli/archive";
-import { FileHashCache, sha256OfFile } from "../components/store/fingerprint";
+import { FileHashCache, sha256OfFile } from "../components/store";
 import { row, sh, sideBySide, time } from "./measure";
 
 /** Writes `mib` MiB of random bytes (weights compress about as badly). */

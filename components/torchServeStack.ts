@@ -2,17 +2,14 @@ import * as fs from "node:fs";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { TorchServeStackArgs } from "./config/stackArgs";
-import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./cli/commands";
-import { CONFIG_FILE_NAME, renderConfigProperties } from "./torchserve/configProperties";
-import { isRegularFile } from "./store/files";
-import { listArchives } from "./store/modelStore";
-import { buildDeploymentSpec, selectorLabels } from "./kubernetes/podSpec";
-import { findProjectDir, rebaseModelPaths, resolveFromProject } from "./store/projectPaths";
-import { planRotation } from "./store/rotation";
-import { buildInferenceServiceSpec, buildInternalServiceSpec, scrapeAnnotations } from "./kubernetes/services";
-import { FileChecks, ModelSettings, Settings, isHandlerFile, resolveSettings } from "./config/settings";
-import { Artifact, FileHashCache, defaultHashCacheFile, fingerprintArtifacts, versionFromFingerprint } from "./store/fingerprint";
+import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./cli";
+import { FileChecks, Settings, TorchServeStackArgs, resolveSettings } from "./config";
+import { buildDeploymentSpec, buildInferenceServiceSpec, buildInternalServiceSpec, scrapeAnnotations, selectorLabels } from "./kubernetes";
+import {
+    FileHashCache, archiveSettingsOf, artifactsOf, defaultHashCacheFile, findProjectDir, fingerprintArtifacts, isRegularFile, listArchives,
+    planRotation, rebaseModelPaths, resolveFromProject, versionFromFingerprint,
+} from "./store";
+import { CONFIG_FILE_NAME, renderConfigProperties } from "./torchserve";
 
 /** Extra knobs for tests and embedders; the defaults are what a stack uses. */
 export interface TorchServeStackOptions extends pulumi.ComponentResourceOptions {
@@ -187,22 +184,4 @@ export class TorchServeStack extends pulumi.ComponentResource {
         }, { ...inNamespace, ...keep, dependsOn: [...inNamespace.dependsOn, ...(volume ? [volume] : [])] });
         return { name: claim.metadata.name, resources: volume ? [claim, volume] : [claim] };
     }
-}
-
-/** The archive's input files, each with its role. */
-export function artifactsOf(model: ModelSettings): Artifact[] {
-    const artifacts: Artifact[] = [{ role: "serialized-file", file: model.serializedFile }];
-    if (isHandlerFile(model.handler)) {
-        artifacts.push({ role: "handler", file: model.handler });
-    }
-    model.extraFiles.forEach((file) => artifacts.push({ role: "extra-file", file }));
-    if (model.requirementsFile) {
-        artifacts.push({ role: "requirements-file", file: model.requirementsFile });
-    }
-    return artifacts;
-}
-
-/** Settings that change the archive's bytes besides the files. */
-export function archiveSettingsOf(model: ModelSettings): string[] {
-    return [`model=${model.name}`, `format=${model.archiveFormat}`, ...(isHandlerFile(model.handler) ? [] : [`handler=${model.handler}`])];
 }

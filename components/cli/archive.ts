@@ -12,8 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ArchiveSpec, archiverArgv } from "./commands";
-import { locateArchive } from "../store/modelStore";
-import { BACKUP_DIR, archiveFileName } from "../store/rotation";
+import { BACKUP_DIR, archiveFileName, locateArchive } from "../store";
 import { runStep, stepLogger } from "./step";
 
 const log = stepLogger("archive");

@@ -3,7 +3,7 @@
  * exactly what `pulumi up` will run, and tests can check it.
  */
 import * as path from "node:path";
-import { ModelSettings } from "../config/settings";
+import { ModelSettings, shellQuote } from "../config";
 
 /** The archive step's parameters (what `cli/archive.ts` receives). */
 export interface ArchiveSpec {
@@ -24,11 +24,6 @@ export interface RotateSpec {
     readonly model: string;
     readonly current: string;
     readonly keep: number;
-}
-
-/** Quotes one word for POSIX sh; plain words stay readable. */
-export function shellQuote(word: string): string {
-    return /^[A-Za-z0-9_./:=,@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
 /** The archive spec of a model version. */

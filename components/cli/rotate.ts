@@ -8,8 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { RotateSpec } from "./commands";
-import { listArchives } from "../store/modelStore";
-import { BACKUP_DIR, RotationPlan, archiveFileName, backupFileName, planRotation } from "../store/rotation";
+import { BACKUP_DIR, RotationPlan, archiveFileName, backupFileName, listArchives, planRotation } from "../store";
 import { runStep, stepLogger } from "./step";
 
 const log = stepLogger("rotate");

@@ -35,6 +35,11 @@ export function formatProblems(problems: readonly ConfigProblem[]): string {
     return `torchserve-stack configuration has ${problems.length} ${noun}; nothing was deployed or deleted:\n${lines.join("\n")}`;
 }
 
+/** The fix that sets one stack config key: `pulumi config set <key> <value>`. */
+export function setCommand(key: string, value: string): string {
+    return `pulumi config set ${key} ${value}`;
+}
+
 /** Collects problems while a builder validates its input. */
 export class ProblemList {
     private readonly items: ConfigProblem[] = [];

@@ -1,8 +1,11 @@
 /**
- * The `config.properties` keys TorchServe 0.12 reads (ConfigManager.java),
- * split into those this program renders itself and those a user may add
- * through `extraProperties`.
+ * The `extraProperties` stack config key: more entries for TorchServe's
+ * `config.properties`. The keys TorchServe 0.12 reads (ConfigManager.java) are
+ * split into those this program renders itself (refused here, with the stack
+ * config key to set instead) and those a user may add.
  */
+import { ProblemList } from "./errors";
+import { closestMatch } from "./validators";
 
 /** Keys the program renders, with the stack config key that controls each. */
 export const MANAGED_PROPERTY_KEYS: Readonly<Record<string, string>> = {
@@ -82,3 +85,38 @@ export const EXTRA_PROPERTY_KEYS: readonly string[] = [
     "use_native_io",
     "workflow_store",
 ];
+
+/** Adds a problem for every entry that is not a TorchServe key a user may set, or whose value the parsers would read differently. */
+export function validateExtraProperties(extra: Readonly<Record<string, string>>, problems: ProblemList): void {
+    if (typeof extra !== "object" || extra === null || Array.isArray(extra)) {
+        problems.add({ key: "extraProperties", value: extra, problem: "must be a map of config.properties keys to values", fix: "pulumi config set --path 'extraProperties.max_request_size' 104857600" });
+        return;
+    }
+    for (const [name, value] of Object.entries(extra)) {
+        const key = `extraProperties.${name}`;
+        const fixFor = (v: string) => `pulumi config set --path '${key}' ${v}`;
+        if (name in MANAGED_PROPERTY_KEYS) {
+            problems.add({ key, value, problem: `${name} is rendered by this program`, fix: `set ${MANAGED_PROPERTY_KEYS[name]} instead, and remove it: pulumi config rm --path '${key}'` });
+            continue;
+        }
+        if (!EXTRA_PROPERTY_KEYS.includes(name)) {
+            const hint = closestMatch(name, EXTRA_PROPERTY_KEYS);
+            problems.add({ key, value, problem: `${name} is not a TorchServe 0.12 config.properties key${hint ? ` (did you mean ${hint}?)` : ""}`, fix: hint ? `pulumi config rm --path '${key}' and set extraProperties.${hint}` : `pulumi config rm --path '${key}'` });
+            continue;
+        }
+        if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+            problems.add({ key, value, problem: "must be a single string, number or boolean", fix: fixFor("VALUE") });
+            continue;
+        }
+        const text = String(value);
+        // One line, printable ASCII, no escapes: both Java Properties.load and TorchServe's
+        // naive Python parser must read it the same way.
+        if (!/^[\x20-\x7e]*$/.test(text) || text.includes("\\")) {
+            problems.add({ key, value, problem: "must be one line of printable ASCII without backslashes (Java and Python parse config.properties differently otherwise)", fix: fixFor("VALUE") });
+        } else if (text !== text.trim()) {
+            problems.add({ key, value, problem: "has leading or trailing spaces, which config.properties parsers treat differently", fix: fixFor(JSON.stringify(text.trim())) });
+        } else if (text.includes("$$")) {
+            problems.add({ key, value, problem: "contains $$, which TorchServe expands from environment variables and fails to start on when unset", fix: fixFor("VALUE") });
+        }
+    }
+}

@@ -4,8 +4,8 @@
  * wrong types reported by key, together, before anything is built.
  */
 import { TorchServeStackArgs } from "./stackArgs";
-import { shellQuote } from "../cli/commands";
 import { ConfigProblem, ConfigValidationError } from "./errors";
+import { shellQuote } from "./shellQuote";
 import { closestMatch } from "./validators";
 
 type Kind = "string" | "optionalString" | "integer" | "intOrPercent" | "boolean" | "autoBoolean" | "stringList" | "stringMap";

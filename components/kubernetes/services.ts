@@ -4,8 +4,8 @@
  * the cluster unless the user opts in to exposing them.
  */
 import * as k8s from "@pulumi/kubernetes";
-import { PORT_NAMES, selectorLabels } from "./podSpec";
-import { Settings } from "../config/settings";
+import { Settings } from "../config";
+import { PORT_NAMES, selectorLabels } from "./names";
 
 type ServicePort = k8s.types.input.core.v1.ServicePort;
 

@@ -8,6 +8,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { ModelSettings, isHandlerFile } from "../config";
 
 /** One input of the archive, with the role it plays (renaming a role's file changes the hash). */
 export interface Artifact {
@@ -114,4 +115,22 @@ export function fingerprintArtifacts(artifacts: readonly Artifact[], settings: r
 /** The version used when none is configured: the first 12 hex digits of the fingerprint. */
 export function versionFromFingerprint(fingerprint: string): string {
     return fingerprint.slice(0, 12);
+}
+
+/** The archive's input files, each with its role. */
+export function artifactsOf(model: ModelSettings): Artifact[] {
+    const artifacts: Artifact[] = [{ role: "serialized-file", file: model.serializedFile }];
+    if (isHandlerFile(model.handler)) {
+        artifacts.push({ role: "handler", file: model.handler });
+    }
+    model.extraFiles.forEach((file) => artifacts.push({ role: "extra-file", file }));
+    if (model.requirementsFile) {
+        artifacts.push({ role: "requirements-file", file: model.requirementsFile });
+    }
+    return artifacts;
+}
+
+/** Settings that change the archive's bytes besides the files. */
+export function archiveSettingsOf(model: ModelSettings): string[] {
+    return [`model=${model.name}`, `format=${model.archiveFormat}`, ...(isHandlerFile(model.handler) ? [] : [`handler=${model.handler}`])];
 }

@@ -7,7 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { escape, globSync } from "glob";
 import { isRegularFile } from "./files";
-import { BACKUP_DIR, StoredArchive, archiveFileName, parseArchiveFileName } from "./rotation";
+import { BACKUP_DIR, archiveFileName, parseArchiveFileName } from "./archiveNames";
+import { StoredArchive } from "./rotation";
 
 /** This model's archives directly in the store (not in backup/). Empty when the store does not exist yet. */
 export function listArchives(storeDir: string, model: string): StoredArchive[] {

@@ -11,7 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ModelSettings, isHandlerFile } from "../config/settings";
+import { ModelSettings, isHandlerFile } from "../config";
 
 const PROJECT_FILES = ["Pulumi.yaml", "Pulumi.yml"];
 

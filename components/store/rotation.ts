@@ -1,32 +1,8 @@
 /**
- * Model-store naming and rotation planning. Pure: the archive step, the
- * rotation step and the program (to render `load_models` at preview time)
- * all call these, so the three always agree on which archives stay.
+ * Rotation planning. Pure: the rotation step and the program (to render
+ * `load_models` at preview time) both call it, so they always agree on which
+ * archives stay.
  */
-import { isLabelValue, isModelName } from "../config/validators";
-
-/** Archives live flat in the store as `<model>.<version>.mar`; older ones in `backup/`. */
-export const BACKUP_DIR = "backup";
-
-/** File name of one archived version. Model names have no dots, so the name splits back. */
-export function archiveFileName(model: string, version: string): string {
-    return `${model}.${version}.mar`;
-}
-
-/** The model and version of an archive file name, or undefined when it is not one of ours. */
-export function parseArchiveFileName(file: string): { model: string; version: string } | undefined {
-    if (!file.endsWith(".mar") || file.includes("/")) {
-        return undefined;
-    }
-    const stem = file.slice(0, -".mar".length);
-    const dot = stem.indexOf(".");
-    if (dot <= 0) {
-        return undefined;
-    }
-    const model = stem.slice(0, dot);
-    const version = stem.slice(dot + 1);
-    return isModelName(model) && isLabelValue(version) && version !== "" ? { model, version } : undefined;
-}
 
 /** An archive found in the store. */
 export interface StoredArchive {

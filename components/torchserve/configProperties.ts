@@ -3,8 +3,8 @@
  * keys, no timestamps, one `key=value` per line, so identical settings give
  * identical text (and the same ConfigMap), and any change gives a new one.
  */
-import { ServerSettings } from "../config/settings";
-import { archiveFileName } from "../store/rotation";
+import { ServerSettings } from "../config";
+import { archiveFileName } from "../store";
 
 /** Where the pod sees the model store and the config (see podSpec.ts). */
 export const CONTAINER_MODEL_STORE = "/home/model-server/model-store";

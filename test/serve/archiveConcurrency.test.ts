@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { describe, it } from "node:test";
-import { archiveCommand, scriptPath } from "../../components/cli/commands";
+import { archiveCommand, scriptPath } from "../../components/cli";
 import { venv } from "../e2e/support/environment";
 import { HANDLER } from "../e2e/support/models";
 import { runOk } from "../e2e/support/run";

@@ -2,9 +2,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { tempDir } from "./tempDir";
-import { TorchServeStackArgs } from "../../components/config/stackArgs";
-import { isRegularFile } from "../../components/store/files";
-import { FileChecks } from "../../components/config/settings";
+import { FileChecks, TorchServeStackArgs } from "../../components/config";
+import { isRegularFile } from "../../components/store";
 
 /** A temporary directory with model artifacts and an empty store path. */
 export function makeModelDir(prefix = "tsstack-"): { dir: string; store: string; args: TorchServeStackArgs } {

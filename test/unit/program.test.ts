@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { archiveFileName } from "../../components/store/rotation";
+import { archiveFileName } from "../../components/store";
 import { makeModelDir } from "../support/fixtures";
 
 const projectDir = path.resolve(__dirname, "..", "..", "..");

@@ -5,15 +5,13 @@
  * paths (mapped to local directories), APIs on loopback ports.
  */
 import * as path from "node:path";
-import { TorchServeStackArgs } from "../../../components/config/stackArgs";
+import { Settings, TorchServeStackArgs, resolveSettings } from "../../../components/config";
+import { archiveSpec } from "../../../components/cli";
+import { CONFIG_FILE_NAME, CONTAINER_CONFIG_DIR, CONTAINER_MODEL_STORE, renderConfigProperties } from "../../../components/torchserve";
+import { listArchives, planRotation } from "../../../components/store";
+import { buildPodSpec } from "../../../components/kubernetes";
 import { publishArchive } from "../../../components/cli/archive";
 import { rotateStore } from "../../../components/cli/rotate";
-import { archiveSpec } from "../../../components/cli/commands";
-import { CONFIG_FILE_NAME, CONTAINER_CONFIG_DIR, CONTAINER_MODEL_STORE, renderConfigProperties } from "../../../components/torchserve/configProperties";
-import { listArchives } from "../../../components/store/modelStore";
-import { buildPodSpec } from "../../../components/kubernetes/podSpec";
-import { planRotation } from "../../../components/store/rotation";
-import { Settings, resolveSettings } from "../../../components/config/settings";
 import { realFiles } from "../../support/fixtures";
 import { tempDir } from "../../support/tempDir";
 import { HANDLER, makeModel } from "../../e2e/support/models";

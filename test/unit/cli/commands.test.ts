@@ -4,7 +4,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
-import { ArchiveSpec, archiveCommand, archiverArgv, rotateCommand, scriptPath, shellQuote } from "../../../components/cli/commands";
+import { ArchiveSpec, archiveCommand, archiverArgv, rotateCommand, scriptPath } from "../../../components/cli";
+import { shellQuote } from "../../../components/config";
 import { publishArchive } from "../../../components/cli/archive";
 
 const spec: ArchiveSpec = {

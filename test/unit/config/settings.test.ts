@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { TorchServeStackArgs } from "../../../components/config/stackArgs";
-import { ConfigValidationError } from "../../../components/config/errors";
-import { TORCHSERVE_IMAGE_CPU, TORCHSERVE_IMAGE_GPU, resolveSettings } from "../../../components/config/settings";
+import { ConfigValidationError, TORCHSERVE_IMAGE_CPU, TORCHSERVE_IMAGE_GPU, TorchServeStackArgs, resolveSettings } from "../../../components/config";
 import { makeModelDir, realFiles } from "../../support/fixtures";
 
 const base = makeModelDir();

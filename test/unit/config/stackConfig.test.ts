@@ -3,9 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { ConfigValidationError } from "../../../components/config/errors";
-import { CONFIG_KEYS, parseStackConfig } from "../../../components/config/stackConfig";
-import { resolveSettings } from "../../../components/config/settings";
+import { CONFIG_KEYS, ConfigValidationError, parseStackConfig, resolveSettings } from "../../../components/config";
 import { makeModelDir, realFiles } from "../../support/fixtures";
 
 const projectDir = path.resolve(__dirname, "..", "..", "..", "..");

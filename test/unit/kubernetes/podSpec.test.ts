@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildDeploymentSpec, buildPodSpec, modelReadyCommand, podLabels, selectorLabels, torchServeArgs } from "../../../components/kubernetes/podSpec";
-import { buildInferenceServiceSpec, buildInternalServiceSpec, scrapeAnnotations } from "../../../components/kubernetes/services";
-import { resolveSettings } from "../../../components/config/settings";
+import { buildDeploymentSpec, buildPodSpec, modelReadyCommand, podLabels, selectorLabels, torchServeArgs } from "../../../components/kubernetes";
+import { resolveSettings } from "../../../components/config";
 import { makeModelDir, realFiles } from "../../support/fixtures";
 
 const fixture = makeModelDir();
@@ -92,28 +91,5 @@ describe("pod spec", () => {
         const next = buildDeploymentSpec({ ...input, version: "v8" }) as any;
         assert.deepEqual({ ...next, template: { ...next.template, metadata: {} } }, { ...spec, template: { ...spec.template, metadata: {} } });
         assert.deepEqual(next.template.metadata.labels, podLabels("torchserve", "v8"));
-    });
-});
-
-describe("services", () => {
-    it("exposes only inference on the main Service by default, management and metrics internally", () => {
-        const main = buildInferenceServiceSpec(settings) as any;
-        assert.equal(main.type, "ClusterIP");
-        assert.deepEqual(main.ports.map((p: any) => [p.name, p.targetPort]), [["preds", "ts"]]);
-        const internal = buildInternalServiceSpec(settings) as any;
-        assert.equal(internal.type, "ClusterIP");
-        assert.deepEqual(internal.ports.map((p: any) => [p.name, p.port, p.targetPort]), [["mdl", 8081, "ts-management"], ["metrics", 8082, "ts-metrics"]]);
-    });
-
-    it("exposes management and metrics on the main Service only when opted in", () => {
-        const open = resolveSettings({ ...fixture.args, serviceType: "LoadBalancer", exposeManagement: true, exposeMetrics: true }, realFiles);
-        const main = buildInferenceServiceSpec(open) as any;
-        assert.equal(main.type, "LoadBalancer");
-        assert.deepEqual(main.ports.map((p: any) => p.name), ["preds", "mdl", "metrics"]);
-    });
-
-    it("adds Prometheus scrape annotations only with metrics_mode=prometheus", () => {
-        assert.deepEqual(scrapeAnnotations(settings), { "prometheus.io/scrape": "true", "prometheus.io/port": "8082", "prometheus.io/path": "/metrics" });
-        assert.deepEqual(scrapeAnnotations(resolveSettings({ ...fixture.args, metricsMode: "log" }, realFiles)), {});
     });
 });

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
-import { FileHashCache, fingerprintArtifacts, sha256OfFile, versionFromFingerprint } from "../../../components/store/fingerprint";
+import { FileHashCache, fingerprintArtifacts, sha256OfFile, versionFromFingerprint } from "../../../components/store";
 
 function tempFile(content: string): string {
     const file = path.join(tempDir("hash-"), "model.pt");

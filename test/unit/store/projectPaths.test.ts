@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { findProjectDir, rebase, rebaseModelPaths } from "../../../components/store/projectPaths";
-import { ModelSettings } from "../../../components/config/settings";
+import { findProjectDir, rebase, rebaseModelPaths } from "../../../components/store";
+import { ModelSettings } from "../../../components/config";
 import { tempDir } from "../../support/tempDir";
 
 const model: ModelSettings = {

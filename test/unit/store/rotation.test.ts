@@ -4,25 +4,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
-import { listArchives, locateArchive } from "../../../components/store/modelStore";
-import { archiveFileName, backupFileName, parseArchiveFileName, planRotation } from "../../../components/store/rotation";
+import { archiveFileName, backupFileName, listArchives, locateArchive, planRotation } from "../../../components/store";
 import { rotateStore } from "../../../components/cli/rotate";
 
 const at = (version: string, mtimeMs: number) => ({ version, mtimeMs });
-
-describe("archive names", () => {
-    it("round-trips model and version, including dotted versions", () => {
-        for (const [model, version] of [["demo", "v1"], ["res-net_50", "1.2.0"], ["m", "3f2a9c1b7d0e"]]) {
-            assert.deepEqual(parseArchiveFileName(archiveFileName(model, version)), { model, version });
-        }
-    });
-
-    it("rejects files that are not our archives", () => {
-        for (const file of ["demo.mar", "demo_v1.mar", "demo.v1.tar.gz", ".demo.v1.mar", "demo..mar", "backup/demo.v1.mar", "demo.v1/x.mar"]) {
-            assert.equal(parseArchiveFileName(file), undefined, file);
-        }
-    });
-});
 
 describe("planRotation", () => {
     it("keeps the deployed version and the most recently deployed others", () => {

@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
-import { buildConfigProperties, renderConfigProperties } from "../../../components/torchserve/configProperties";
-import { resolveSettings } from "../../../components/config/settings";
+import { buildConfigProperties, renderConfigProperties } from "../../../components/torchserve";
+import { resolveSettings } from "../../../components/config";
 import { makeModelDir, realFiles } from "../../support/fixtures";
 import { parseJavaProperties, parseNaivePython } from "../../support/javaProperties";
 
