@@ -3,6 +3,7 @@
  * `.mar`, how it is built, how many archives stay, and where the model store
  * is mounted on the machine that runs `pulumi up`.
  */
+import { DEFAULTS } from "./defaults";
 import { ProblemList, setCommand as set } from "./errors";
 import { ARCHIVE_FORMATS, ArchiveFormat, TorchServeStackArgs } from "./stackArgs";
 import { isIntInRange, isLabelValue, isModelName } from "./validators";
@@ -64,7 +65,7 @@ export function resolveModel(args: TorchServeStackArgs, files: FileChecks, probl
     } else {
         requireFile("handler", handler, "the handler file");
     }
-    const extraFiles = args.extraFiles ?? [];
+    const extraFiles = args.extraFiles ?? DEFAULTS.extraFiles;
     if (!Array.isArray(extraFiles)) {
         problems.add({ key: "extraFiles", value: extraFiles, problem: "must be a list of file paths", fix: `pulumi config set --path 'extraFiles[0]' labels.json` });
     } else {
@@ -79,17 +80,17 @@ export function resolveModel(args: TorchServeStackArgs, files: FileChecks, probl
     if (args.requirementsFile !== undefined) {
         requireFile("requirementsFile", args.requirementsFile, "the requirements file");
     }
-    const archiveFormat = args.archiveFormat ?? "zip-store";
+    const archiveFormat = args.archiveFormat ?? DEFAULTS.archiveFormat;
     if (!ARCHIVE_FORMATS.includes(archiveFormat)) {
-        problems.add({ key: "archiveFormat", value: archiveFormat, problem: `must be one of ${ARCHIVE_FORMATS.join(", ")} (tgz and no-archive produce no .mar file, so versions could not be kept and rotated)`, fix: set("archiveFormat", "zip-store") });
+        problems.add({ key: "archiveFormat", value: archiveFormat, problem: `must be one of ${ARCHIVE_FORMATS.join(", ")} (tgz and no-archive produce no .mar file, so versions could not be kept and rotated)`, fix: set("archiveFormat", DEFAULTS.archiveFormat) });
     }
-    const keep = args.archiveKeep ?? 3;
+    const keep = args.archiveKeep ?? DEFAULTS.archiveKeep;
     if (!isIntInRange(keep, 1, 100)) {
-        problems.add({ key: "archiveKeep", value: keep, problem: "must be a whole number from 1 to 100 (the deployed version is always kept)", fix: set("archiveKeep", "3") });
+        problems.add({ key: "archiveKeep", value: keep, problem: "must be a whole number from 1 to 100 (the deployed version is always kept)", fix: set("archiveKeep", String(DEFAULTS.archiveKeep)) });
     }
-    const archiverCommand = args.archiverCommand ?? "torch-model-archiver";
+    const archiverCommand = args.archiverCommand ?? DEFAULTS.archiverCommand;
     if (!archiverCommand.trim()) {
-        problems.add({ key: "archiverCommand", value: archiverCommand, problem: "is empty", fix: "pulumi config rm archiverCommand (uses torch-model-archiver from PATH)" });
+        problems.add({ key: "archiverCommand", value: archiverCommand, problem: "is empty", fix: `pulumi config rm archiverCommand (uses ${DEFAULTS.archiverCommand} from PATH)` });
     }
     if (!args.modelStorePath) {
         problems.add({ key: "modelStorePath", value: args.modelStorePath, problem: "is required: the local path where the model-store volume is mounted on the machine that runs pulumi up", fix: set("modelStorePath", "/mnt/model-store") });

@@ -3,6 +3,7 @@
  * by area (model, store, server, service), with every default applied. Every
  * problem is reported at once, at preview time, before anything is deployed.
  */
+import { DEFAULTS } from "./defaults";
 import { ProblemList, setCommand as set } from "./errors";
 import { FileChecks, ModelSettings, resolveModel } from "./modelSettings";
 import { ServerSettings, resolveServer } from "./serverSettings";
@@ -37,13 +38,13 @@ export function resolveSettings(args: TorchServeStackArgs, files: FileChecks): S
             fix: set("namespace", "ml-staging"),
         });
     }
-    const appName = args.appName ?? "torchserve";
+    const appName = args.appName ?? DEFAULTS.appName;
     // The longest derived name is `<appName>-model-store`; Service names must be RFC 1035 labels.
     if (!isDns1035Label(appName) || appName.length > 40) {
         problems.add({
             key: "appName", value: appName,
             problem: "must start with a letter, use lowercase letters, digits and '-', and be at most 40 characters (it prefixes Service and claim names)",
-            fix: set("appName", "torchserve"),
+            fix: set("appName", DEFAULTS.appName),
         });
     }
 
@@ -53,5 +54,5 @@ export function resolveSettings(args: TorchServeStackArgs, files: FileChecks): S
     const service = resolveService(args, problems);
 
     problems.throwIfAny();
-    return { namespace, createNamespace: args.createNamespace ?? false, appName, model, store, server, service };
+    return { namespace, createNamespace: args.createNamespace ?? DEFAULTS.createNamespace, appName, model, store, server, service };
 }

@@ -1,5 +1,6 @@
 /** Settings of the model-store volume: an existing claim, or the one the stack creates. */
 import * as path from "node:path";
+import { DEFAULTS } from "./defaults";
 import { ProblemList, setCommand as set } from "./errors";
 import { TorchServeStackArgs } from "./stackArgs";
 import { isDnsSubdomain, isQuantity, quantityValue } from "./validators";
@@ -16,7 +17,7 @@ export interface StoreSettings {
 }
 
 export function resolveStore(args: TorchServeStackArgs, problems: ProblemList): StoreSettings {
-    const size = args.modelStoreSize ?? "10Gi";
+    const size = args.modelStoreSize ?? DEFAULTS.modelStoreSize;
     if (!isQuantity(size) || quantityValue(size) <= 0) {
         problems.add({ key: "modelStoreSize", value: size, problem: "is not a positive Kubernetes quantity", fix: set("modelStoreSize", "20Gi") });
     }
@@ -26,7 +27,7 @@ export function resolveStore(args: TorchServeStackArgs, problems: ProblemList): 
     if (args.modelStoreStorageClass !== undefined && args.modelStoreStorageClass !== "" && !isDnsSubdomain(args.modelStoreStorageClass)) {
         problems.add({ key: "modelStoreStorageClass", value: args.modelStoreStorageClass, problem: "is not a valid storage class name", fix: set("modelStoreStorageClass", "standard") });
     }
-    const accessModes = args.modelStoreAccessModes ?? ["ReadWriteMany"];
+    const accessModes = args.modelStoreAccessModes ?? DEFAULTS.modelStoreAccessModes;
     if (!Array.isArray(accessModes) || accessModes.length === 0 || accessModes.some((m) => !ACCESS_MODES.includes(m))) {
         problems.add({ key: "modelStoreAccessModes", value: accessModes, problem: `must be a non-empty list of ${ACCESS_MODES.join(", ")}`, fix: "pulumi config set --path 'modelStoreAccessModes[0]' ReadWriteMany" });
     }
@@ -42,6 +43,6 @@ export function resolveStore(args: TorchServeStackArgs, problems: ProblemList): 
         storageClass: args.modelStoreStorageClass,
         accessModes,
         hostPath: args.modelStoreHostPath,
-        protect: args.modelStoreProtect ?? true,
+        protect: args.modelStoreProtect ?? DEFAULTS.modelStoreProtect,
     };
 }

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { CONFIG_KEYS, ConfigValidationError, parseStackConfig, resolveSettings } from "../../../components/config";
+import { CONFIG_KEYS, ConfigValidationError, DEFAULTS, parseStackConfig, resolveSettings } from "../../../components/config";
 import { makeModelDir, realFiles } from "../../support/fixtures";
 
 const projectDir = path.resolve(__dirname, "..", "..", "..", "..");
@@ -61,6 +61,36 @@ describe("stack config", () => {
         const withDefaults = resolveSettings(parseStackConfig({ ...declaredDefaults(), ...required }, project.name, "dev"), realFiles);
         const withoutDefaults = resolveSettings(parseStackConfig(required, project.name, "dev"), realFiles);
         assert.deepEqual(withDefaults, withoutDefaults);
+    });
+
+    it("declares in Pulumi.yaml, key by key, the default DEFAULTS holds (\"\" and auto: unset)", () => {
+        for (const [key, declaration] of Object.entries(project.config)) {
+            if (declaration.default === undefined) {
+                continue;
+            }
+            const text = typeof declaration.default === "string" ? declaration.default : JSON.stringify(declaration.default);
+            const parsed = parseStackConfig({ ...required, [`${project.name}:${key}`]: text }, project.name, "dev") as unknown as Record<string, unknown>;
+            const expected = key === "namespace" ? "dev" : (DEFAULTS as Record<string, unknown>)[key];
+            assert.deepEqual(parsed[key], expected, key);
+        }
+        const declaredWithDefault = Object.keys(project.config).filter((key) => project.config[key].default !== undefined);
+        assert.deepEqual(Object.keys(DEFAULTS).filter((key) => key !== "extraProperties" && !declaredWithDefault.includes(key)), [], "every default is declared");
+    });
+
+    it("quotes DEFAULTS in README's configuration table", () => {
+        const readme = fs.readFileSync(path.join(projectDir, "README.md"), "utf8");
+        const shown = (value: unknown) => (Array.isArray(value) ? `[${value.join(", ")}]` : typeof value === "object" ? JSON.stringify(value) : String(value));
+        const checked: string[] = [];
+        for (const line of readme.split("\n").filter((l) => /^\| `[a-zA-Z]+`/.test(l))) {
+            const [keys, defaults] = line.split("|").slice(1, 3).map((cell) => cell.trim().split(" / ").map((part) => part.replace(/`/g, "")));
+            keys.forEach((key, i) => {
+                if (key in DEFAULTS && defaults.length === keys.length) {
+                    assert.equal(defaults[i], shown((DEFAULTS as Record<string, unknown>)[key]), key);
+                    checked.push(key);
+                }
+            });
+        }
+        assert.deepEqual(checked.sort(), Object.keys(DEFAULTS).sort(), "every default appears in the table");
     });
 
     it("documents every config key in README.md", () => {
