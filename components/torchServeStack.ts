@@ -1,24 +1,42 @@
+/**
+ * The component: wiring only. It validates the args, plans what to deploy with
+ * the pure builders of config/, store/, torchserve/, kubernetes/ and cli/, and
+ * creates the resources in order. Children's names and parents are part of
+ * every existing stack's state: changing one needs an alias.
+ */
 import * as fs from "node:fs";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./cli";
 import { FileChecks, Settings, TorchServeStackArgs, resolveSettings } from "./config";
-import { buildDeploymentSpec, buildInferenceServiceSpec, buildInternalServiceSpec, scrapeAnnotations, selectorLabels } from "./kubernetes";
+import {
+    buildDeploymentSpec, buildModelStoreClaim, buildModelStoreVolume, inferenceService, internalService, objectNames, selectorLabels,
+} from "./kubernetes";
 import {
     FileHashCache, archiveSettingsOf, artifactsOf, defaultHashCacheFile, findProjectDir, fingerprintArtifacts, isRegularFile, listArchives,
     planRotation, rebaseModelPaths, resolveFromProject, versionFromFingerprint,
 } from "./store";
 import { CONFIG_FILE_NAME, renderConfigProperties } from "./torchserve";
 
-/** Extra knobs for tests and embedders; the defaults are what a stack uses. */
-export interface TorchServeStackOptions extends pulumi.ComponentResourceOptions {
-    /** File checks used by validation. Default: the real file system. */
+/**
+ * What the component reads from the machine that runs `pulumi up`. Tests and
+ * embedders replace parts of it; a stack uses the defaults. Kept apart from
+ * the resource options, which go to Pulumi.
+ */
+export interface TorchServeStackHost {
+    /** File checks used by validation. Default: the real file system, relative paths from the project directory. */
     readonly files?: FileChecks;
     /** Hash cache for artifact fingerprints. Default: `~/.cache/torchserve-stack/file-hashes.json`. */
     readonly hashCache?: FileHashCache;
     /** Where relative config paths start. Default: the nearest directory with Pulumi.yaml at or above the working directory. */
     readonly projectDir?: string;
+}
+
+/** The model-store claim the pods mount, and what must exist before anything uses it. */
+interface ModelStoreClaim {
+    readonly claimName: pulumi.Output<string>;
+    readonly dependsOn: pulumi.Resource[];
 }
 
 /**
@@ -47,18 +65,18 @@ export class TorchServeStack extends pulumi.ComponentResource {
     /** In-cluster URL of the stable prediction endpoint. */
     public readonly predictionUrl: pulumi.Output<string>;
 
-    constructor(name: string, args: TorchServeStackArgs, opts: TorchServeStackOptions = {}) {
+    constructor(name: string, args: TorchServeStackArgs, opts: pulumi.ComponentResourceOptions = {}, host: TorchServeStackHost = {}) {
         super("torchserve:index:TorchServeStack", name, {}, opts);
         // The engine runs the program and the commands in this directory (the program's, bin/).
         const workDir = process.cwd();
-        const projectDir = opts.projectDir ?? findProjectDir(workDir);
-        const files = opts.files ?? { isFile: (file: string) => isRegularFile(resolveFromProject(projectDir, file)) };
+        const projectDir = host.projectDir ?? findProjectDir(workDir);
+        const files = host.files ?? { isFile: (file: string) => isRegularFile(resolveFromProject(projectDir, file)) };
         const settings = resolveSettings(args, files);
         this.settings = settings;
         // The settings keep the paths as configured (errors and outputs quote them); the steps get them rebased.
         const model = rebaseModelPaths(settings.model, projectDir, workDir);
 
-        const hashCache = opts.hashCache ?? new FileHashCache(defaultHashCacheFile());
+        const hashCache = host.hashCache ?? new FileHashCache(defaultHashCacheFile());
         this.fingerprint = fingerprintArtifacts(artifactsOf(model), archiveSettingsOf(model), hashCache);
         hashCache.save();
         this.version = settings.model.explicitVersion ?? versionFromFingerprint(this.fingerprint);
@@ -79,14 +97,14 @@ export class TorchServeStack extends pulumi.ComponentResource {
         const inNamespace = { parent: this, dependsOn: namespaceResource ? [namespaceResource] : [] };
         const labels = selectorLabels(settings.appName);
 
-        const claimName = this.modelStoreClaim(name, settings, namespace, inNamespace);
+        const store = this.modelStoreClaim(name, settings, namespace, inNamespace);
 
         const archive = new command.local.Command(`${name}-archive`, {
             // No `dir`: the provider runs commands in workDir, and an absolute path here would
             // differ between checkouts and show as a change.
             create: archiveCommand(scriptPath(workDir, "archive"), archiveSpec(model, this.version)),
             triggers: [this.version, this.fingerprint],
-        }, { parent: this, dependsOn: claimName.resources });
+        }, { parent: this, dependsOn: store.dependsOn });
 
         // After the archive step too: a failed archive leaves no new config behind.
         const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, {
@@ -97,8 +115,8 @@ export class TorchServeStack extends pulumi.ComponentResource {
 
         const rolloutTimeout = `${settings.server.rolloutTimeoutMinutes}m`;
         const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
-            metadata: { name: settings.appName, namespace, labels },
-            spec: buildDeploymentSpec({ settings, version: this.version, configMapName: configMap.metadata.name, claimName: claimName.name }),
+            metadata: { name: objectNames(settings).deployment, namespace, labels },
+            spec: buildDeploymentSpec({ settings, version: this.version, configMapName: configMap.metadata.name, claimName: store.claimName }),
         }, { parent: this, dependsOn: [archive, ...inNamespace.dependsOn], customTimeouts: { create: rolloutTimeout, update: rolloutTimeout } });
 
         new command.local.Command(`${name}-rotate`, {
@@ -106,21 +124,23 @@ export class TorchServeStack extends pulumi.ComponentResource {
             triggers: [this.version, model.keep],
         }, { parent: this, dependsOn: [deployment] });
 
+        const inference = inferenceService(settings);
         const service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata: { name: settings.appName, namespace, labels, annotations: settings.service.exposeMetrics ? scrapeAnnotations(settings) : {} },
-            spec: buildInferenceServiceSpec(settings),
+            metadata: { name: inference.name, namespace, labels, annotations: inference.annotations },
+            spec: inference.spec,
         }, inNamespace);
-        const internalService = new k8s.core.v1.Service(`${name}-internal-service`, {
-            metadata: { name: `${settings.appName}-internal`, namespace, labels, annotations: settings.service.exposeMetrics ? {} : scrapeAnnotations(settings) },
-            spec: buildInternalServiceSpec(settings),
+        const internal = internalService(settings);
+        const internalServiceResource = new k8s.core.v1.Service(`${name}-internal-service`, {
+            metadata: { name: internal.name, namespace, labels, annotations: internal.annotations },
+            spec: internal.spec,
         }, inNamespace);
 
         this.namespace = namespace;
-        this.claimName = claimName.name;
+        this.claimName = store.claimName;
         this.configMapName = configMap.metadata.name;
         this.deploymentName = deployment.metadata.name;
         this.serviceName = service.metadata.name;
-        this.internalServiceName = internalService.metadata.name;
+        this.internalServiceName = internalServiceResource.metadata.name;
         this.predictionUrl = pulumi.interpolate`http://${service.metadata.name}.${namespace}.svc:${settings.server.ports.inference}/predictions/${model.name}`;
         this.registerOutputs({
             version: this.version,
@@ -138,50 +158,30 @@ export class TorchServeStack extends pulumi.ComponentResource {
 
     /**
      * The model-store claim: an existing one, or a created one (optionally
-     * bound to a static hostPath volume). Created volumes are protected and
-     * retained on delete: losing the store loses every model.
+     * bound to a static hostPath volume), protected and retained on delete.
      */
     private modelStoreClaim(
         name: string, settings: Settings, namespace: pulumi.Output<string>,
         inNamespace: { parent: pulumi.Resource; dependsOn: pulumi.Resource[] },
-    ): { name: pulumi.Output<string>; resources: pulumi.Resource[] } {
+    ): ModelStoreClaim {
         const store = settings.store;
         if (store.existingClaimName) {
-            return { name: pulumi.output(store.existingClaimName), resources: [] };
+            return { claimName: pulumi.output(store.existingClaimName), dependsOn: [] };
         }
-        const claimName = `${settings.appName}-model-store`;
         const keep = { protect: store.protect, retainOnDelete: true };
-        let volume: k8s.core.v1.PersistentVolume | undefined;
-        if (store.hostPath) {
-            volume = new k8s.core.v1.PersistentVolume(`${name}-model-store-volume`, {
-                // Cluster-scoped: the namespace in the name keeps stacks apart.
-                metadata: { name: `${settings.namespace}-${claimName}`, labels: selectorLabels(settings.appName) },
-                spec: {
-                    capacity: { storage: store.size },
-                    accessModes: [...store.accessModes],
-                    persistentVolumeReclaimPolicy: "Retain",
-                    storageClassName: "",
-                    hostPath: { path: store.hostPath, type: "DirectoryOrCreate" },
-                    claimRef: { namespace: settings.namespace, name: claimName },
-                },
-            }, { ...inNamespace, ...keep });
-        }
+        const labels = selectorLabels(settings.appName);
+        const volumeParts = buildModelStoreVolume(settings);
+        const volume = volumeParts
+            ? new k8s.core.v1.PersistentVolume(`${name}-model-store-volume`, {
+                metadata: { name: volumeParts.name, labels },
+                spec: volumeParts.spec,
+            }, { ...inNamespace, ...keep })
+            : undefined;
+        const claimParts = buildModelStoreClaim(settings, volume?.metadata.name);
         const claim = new k8s.core.v1.PersistentVolumeClaim(`${name}-model-store`, {
-            metadata: {
-                name: claimName,
-                namespace,
-                labels: selectorLabels(settings.appName),
-                // A dynamically provisioned claim may wait for its first pod (WaitForFirstConsumer),
-                // which comes after it: do not block on Bound then.
-                annotations: volume ? {} : { "pulumi.com/skipAwait": "true" },
-            },
-            spec: {
-                accessModes: [...store.accessModes],
-                resources: { requests: { storage: store.size } },
-                ...(volume ? { storageClassName: "", volumeName: volume.metadata.name } : {}),
-                ...(!volume && store.storageClass !== undefined ? { storageClassName: store.storageClass } : {}),
-            },
+            metadata: { name: claimParts.name, namespace, labels, annotations: claimParts.annotations },
+            spec: claimParts.spec,
         }, { ...inNamespace, ...keep, dependsOn: [...inNamespace.dependsOn, ...(volume ? [volume] : [])] });
-        return { name: claim.metadata.name, resources: volume ? [claim, volume] : [claim] };
+        return { claimName: claim.metadata.name, dependsOn: volume ? [claim, volume] : [claim] };
     }
 }

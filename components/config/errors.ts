@@ -48,10 +48,6 @@ export class ProblemList {
         this.items.push(problem);
     }
 
-    get all(): readonly ConfigProblem[] {
-        return this.items;
-    }
-
     /** Throws a {@link ConfigValidationError} when any problem was added. */
     throwIfAny(): void {
         if (this.items.length > 0) {

@@ -73,7 +73,7 @@ export function isIntInRange(value: number, min: number, max: number): boolean {
     return Number.isInteger(value) && value >= min && value <= max;
 }
 
-/** Case-sensitive edit distance, used for "did you mean" hints. */
+/** Case-insensitive edit distance (`ArchiveKeep` is 0 from `archiveKeep`), for "did you mean" hints. */
 export function editDistance(a: string, b: string): number {
     const previous = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {

@@ -1,7 +1,9 @@
 /**
- * Pure builders of the Kubernetes objects: labels and port names, the pod
- * spec and its probes, the Services. Imports only from config/ and torchserve/.
+ * Pure builders of the Kubernetes objects: labels, port and object names, the
+ * pod spec and its probes, the Services, the model-store claim and volume.
+ * Imports only from config/ and torchserve/.
  */
+export * from "./modelStoreVolume";
 export * from "./names";
 export * from "./podSpec";
 export * from "./probes";

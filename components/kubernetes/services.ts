@@ -1,13 +1,21 @@
 /**
  * The Services: the inference Service (type from config) and an internal
  * ClusterIP Service for the management and metrics ports, which stay inside
- * the cluster unless the user opts in to exposing them.
+ * the cluster unless the user opts in to exposing them. Which of the two
+ * carries the Prometheus scrape annotations is decided here too.
  */
 import * as k8s from "@pulumi/kubernetes";
 import { Settings } from "../config";
-import { PORT_NAMES, selectorLabels } from "./names";
+import { PORT_NAMES, objectNames, selectorLabels } from "./names";
 
 type ServicePort = k8s.types.input.core.v1.ServicePort;
+
+/** A Service's name, annotations and spec; the program adds the namespace and the labels. */
+export interface ServiceParts {
+    readonly name: string;
+    readonly annotations: Record<string, string>;
+    readonly spec: k8s.types.input.core.v1.ServiceSpec;
+}
 
 function ports(settings: Settings) {
     const p = settings.server.ports;
@@ -15,6 +23,24 @@ function ports(settings: Settings) {
         inference: { name: "preds", port: p.inference, targetPort: PORT_NAMES.inference, protocol: "TCP" } as ServicePort,
         management: { name: "mdl", port: p.management, targetPort: PORT_NAMES.management, protocol: "TCP" } as ServicePort,
         metrics: { name: "metrics", port: p.metrics, targetPort: PORT_NAMES.metrics, protocol: "TCP" } as ServicePort,
+    };
+}
+
+/** The inference Service; with `exposeMetrics` it carries the metrics port and so the scrape annotations. */
+export function inferenceService(settings: Settings): ServiceParts {
+    return {
+        name: objectNames(settings).service,
+        annotations: settings.service.exposeMetrics ? scrapeAnnotations(settings) : {},
+        spec: buildInferenceServiceSpec(settings),
+    };
+}
+
+/** The internal Service; it carries the scrape annotations unless the inference Service does. */
+export function internalService(settings: Settings): ServiceParts {
+    return {
+        name: objectNames(settings).internalService,
+        annotations: settings.service.exposeMetrics ? {} : scrapeAnnotations(settings),
+        spec: buildInternalServiceSpec(settings),
     };
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { resolveSettings } from "../../../components/config";
-import { buildInferenceServiceSpec, buildInternalServiceSpec, scrapeAnnotations } from "../../../components/kubernetes";
+import { buildInferenceServiceSpec, buildInternalServiceSpec, inferenceService, internalService, scrapeAnnotations } from "../../../components/kubernetes";
 import { makeModelDir, realFiles } from "../../support/fixtures";
 
 const fixture = makeModelDir();
@@ -27,5 +27,12 @@ describe("services", () => {
     it("adds Prometheus scrape annotations only with metrics_mode=prometheus", () => {
         assert.deepEqual(scrapeAnnotations(settings), { "prometheus.io/scrape": "true", "prometheus.io/port": "8082", "prometheus.io/path": "/metrics" });
         assert.deepEqual(scrapeAnnotations(resolveSettings({ ...fixture.args, metricsMode: "log" }, realFiles)), {});
+    });
+
+    it("puts the scrape annotations on the Service that carries the metrics port for the scraper", () => {
+        assert.deepEqual([inferenceService(settings).annotations, internalService(settings).annotations], [{}, scrapeAnnotations(settings)]);
+        const exposed = resolveSettings({ ...fixture.args, exposeMetrics: true }, realFiles);
+        assert.deepEqual([inferenceService(exposed).annotations, internalService(exposed).annotations], [scrapeAnnotations(exposed), {}]);
+        assert.deepEqual([inferenceService(settings).name, internalService(settings).name], ["torchserve", "torchserve-internal"]);
     });
 });
