@@ -1,3 +1,5 @@
+import * as pulumi from "@pulumi/pulumi";
+
 /**
  * One problem with the stack configuration: which key, what value, what is
  * wrong and how to fix it. Errors are values so that every problem in a
@@ -14,8 +16,12 @@ export interface ConfigProblem {
     readonly fix: string;
 }
 
-/** Thrown by the program when the configuration has one or more problems. */
-export class ConfigValidationError extends Error {
+/**
+ * Thrown by the program when the configuration has one or more problems. A
+ * Pulumi `RunError`: an expected error, so the Pulumi runtime prints only the
+ * message (no stack trace, no dump of the error object).
+ */
+export class ConfigValidationError extends pulumi.RunError {
     readonly problems: readonly ConfigProblem[];
 
     constructor(problems: readonly ConfigProblem[]) {
