@@ -1,4 +1,5 @@
-import * as pulumi from "@pulumi/pulumi";
+// The SDK's errors module alone: config/ stays free of the rest of the SDK (loading it takes most of a second).
+import { RunError } from "@pulumi/pulumi/errors";
 
 /**
  * One problem with the stack configuration: which key, what value, what is
@@ -21,7 +22,7 @@ export interface ConfigProblem {
  * Pulumi `RunError`: an expected error, so the Pulumi runtime prints only the
  * message (no stack trace, no dump of the error object).
  */
-export class ConfigValidationError extends pulumi.RunError {
+export class ConfigValidationError extends RunError {
     readonly problems: readonly ConfigProblem[];
 
     constructor(problems: readonly ConfigProblem[]) {
