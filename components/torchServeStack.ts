@@ -11,11 +11,27 @@ import * as pulumi from "@pulumi/pulumi";
 import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./cli";
 import { FileChecks, Settings, TorchServeStackArgs, resolveSettings } from "./config";
 import {
-    buildDeploymentSpec, buildModelStoreClaim, buildModelStoreVolume, inferenceService, internalService, objectNames, selectorLabels,
+    buildDeploymentSpec,
+    buildModelStoreClaim,
+    buildModelStoreVolume,
+    inferenceService,
+    internalService,
+    objectNames,
+    selectorLabels,
 } from "./kubernetes";
 import {
-    FileHashCache, archiveSettingsOf, artifactsOf, defaultHashCacheFile, findProjectDir, fingerprintArtifacts, isRegularFile, listArchives,
-    planRotation, rebaseModelPaths, resolveFromProject, versionFromFingerprint,
+    FileHashCache,
+    archiveSettingsOf,
+    artifactsOf,
+    defaultHashCacheFile,
+    findProjectDir,
+    fingerprintArtifacts,
+    isRegularFile,
+    listArchives,
+    planRotation,
+    rebaseModelPaths,
+    resolveFromProject,
+    versionFromFingerprint,
 } from "./store";
 import { CONFIG_FILE_NAME, renderConfigProperties } from "./torchserve";
 
@@ -65,7 +81,12 @@ export class TorchServeStack extends pulumi.ComponentResource {
     /** In-cluster URL of the stable prediction endpoint. */
     public readonly predictionUrl: pulumi.Output<string>;
 
-    constructor(name: string, args: TorchServeStackArgs, opts: pulumi.ComponentResourceOptions = {}, host: TorchServeStackHost = {}) {
+    constructor(
+        name: string,
+        args: TorchServeStackArgs,
+        opts: pulumi.ComponentResourceOptions = {},
+        host: TorchServeStackHost = {},
+    ) {
         super("torchserve:index:TorchServeStack", name, {}, opts);
         // The engine runs the program and the commands in this directory (the program's, bin/).
         const workDir = process.cwd();
@@ -83,15 +104,26 @@ export class TorchServeStack extends pulumi.ComponentResource {
 
         if (!fs.existsSync(model.storePath)) {
             // Expected on a first deploy; elsewhere it usually means the store volume is not mounted here.
-            pulumi.log.warn(`modelStorePath ${settings.model.storePath} does not exist: planned as an empty store (only this version loaded). `
-                + "On a first deploy the archive step creates it; otherwise mount the model-store volume there before preview or up.", this);
+            pulumi.log.warn(
+                `modelStorePath ${settings.model.storePath} does not exist: planned as an empty store (only this version loaded). ` +
+                    "On a first deploy the archive step creates it; otherwise mount the model-store volume there before preview or up.",
+                this,
+            );
         }
         // Planned from the store as it is now; the rotation step applies the same plan after the rollout.
         this.loadedVersions = planRotation(listArchives(model.storePath, model.name), this.version, model.keep).keep;
-        this.configProperties = renderConfigProperties({ modelName: model.name, versions: this.loadedVersions, server: settings.server });
+        this.configProperties = renderConfigProperties({
+            modelName: model.name,
+            versions: this.loadedVersions,
+            server: settings.server,
+        });
 
         const namespaceResource = settings.createNamespace
-            ? new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: settings.namespace } }, { parent: this, retainOnDelete: true })
+            ? new k8s.core.v1.Namespace(
+                  `${name}-namespace`,
+                  { metadata: { name: settings.namespace } },
+                  { parent: this, retainOnDelete: true },
+              )
             : undefined;
         const namespace = namespaceResource ? namespaceResource.metadata.name : pulumi.output(settings.namespace);
         const inNamespace = { parent: this, dependsOn: namespaceResource ? [namespaceResource] : [] };
@@ -99,41 +131,79 @@ export class TorchServeStack extends pulumi.ComponentResource {
 
         const store = this.modelStoreClaim(name, settings, namespace, inNamespace);
 
-        const archive = new command.local.Command(`${name}-archive`, {
-            // No `dir`: the provider runs commands in workDir, and an absolute path here would
-            // differ between checkouts and show as a change.
-            create: archiveCommand(scriptPath(workDir, "archive"), archiveSpec(model, this.version)),
-            triggers: [this.version, this.fingerprint],
-        }, { parent: this, dependsOn: store.dependsOn });
+        const archive = new command.local.Command(
+            `${name}-archive`,
+            {
+                // No `dir`: the provider runs commands in workDir, and an absolute path here would
+                // differ between checkouts and show as a change.
+                create: archiveCommand(scriptPath(workDir, "archive"), archiveSpec(model, this.version)),
+                triggers: [this.version, this.fingerprint],
+            },
+            { parent: this, dependsOn: store.dependsOn },
+        );
 
         // After the archive step too: a failed archive leaves no new config behind.
-        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, {
-            metadata: { namespace, labels },
-            immutable: true,
-            data: { [CONFIG_FILE_NAME]: this.configProperties },
-        }, { ...inNamespace, dependsOn: [archive, ...inNamespace.dependsOn] });
+        const configMap = new k8s.core.v1.ConfigMap(
+            `${name}-config`,
+            {
+                metadata: { namespace, labels },
+                immutable: true,
+                data: { [CONFIG_FILE_NAME]: this.configProperties },
+            },
+            { ...inNamespace, dependsOn: [archive, ...inNamespace.dependsOn] },
+        );
 
         const rolloutTimeout = `${settings.server.rolloutTimeoutMinutes}m`;
-        const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
-            metadata: { name: objectNames(settings).deployment, namespace, labels },
-            spec: buildDeploymentSpec({ settings, version: this.version, configMapName: configMap.metadata.name, claimName: store.claimName }),
-        }, { parent: this, dependsOn: [archive, ...inNamespace.dependsOn], customTimeouts: { create: rolloutTimeout, update: rolloutTimeout } });
+        const deployment = new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            {
+                metadata: { name: objectNames(settings).deployment, namespace, labels },
+                spec: buildDeploymentSpec({
+                    settings,
+                    version: this.version,
+                    configMapName: configMap.metadata.name,
+                    claimName: store.claimName,
+                }),
+            },
+            {
+                parent: this,
+                dependsOn: [archive, ...inNamespace.dependsOn],
+                customTimeouts: { create: rolloutTimeout, update: rolloutTimeout },
+            },
+        );
 
-        new command.local.Command(`${name}-rotate`, {
-            create: rotateCommand(scriptPath(workDir, "rotate"), { store: model.storePath, model: model.name, current: this.version, keep: model.keep }),
-            triggers: [this.version, model.keep],
-        }, { parent: this, dependsOn: [deployment] });
+        new command.local.Command(
+            `${name}-rotate`,
+            {
+                create: rotateCommand(scriptPath(workDir, "rotate"), {
+                    store: model.storePath,
+                    model: model.name,
+                    current: this.version,
+                    keep: model.keep,
+                }),
+                triggers: [this.version, model.keep],
+            },
+            { parent: this, dependsOn: [deployment] },
+        );
 
         const inference = inferenceService(settings);
-        const service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata: { name: inference.name, namespace, labels, annotations: inference.annotations },
-            spec: inference.spec,
-        }, inNamespace);
+        const service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: { name: inference.name, namespace, labels, annotations: inference.annotations },
+                spec: inference.spec,
+            },
+            inNamespace,
+        );
         const internal = internalService(settings);
-        const internalServiceResource = new k8s.core.v1.Service(`${name}-internal-service`, {
-            metadata: { name: internal.name, namespace, labels, annotations: internal.annotations },
-            spec: internal.spec,
-        }, inNamespace);
+        const internalServiceResource = new k8s.core.v1.Service(
+            `${name}-internal-service`,
+            {
+                metadata: { name: internal.name, namespace, labels, annotations: internal.annotations },
+                spec: internal.spec,
+            },
+            inNamespace,
+        );
 
         this.namespace = namespace;
         this.claimName = store.claimName;
@@ -161,7 +231,9 @@ export class TorchServeStack extends pulumi.ComponentResource {
      * bound to a static hostPath volume), protected and retained on delete.
      */
     private modelStoreClaim(
-        name: string, settings: Settings, namespace: pulumi.Output<string>,
+        name: string,
+        settings: Settings,
+        namespace: pulumi.Output<string>,
         inNamespace: { parent: pulumi.Resource; dependsOn: pulumi.Resource[] },
     ): ModelStoreClaim {
         const store = settings.store;
@@ -172,16 +244,24 @@ export class TorchServeStack extends pulumi.ComponentResource {
         const labels = selectorLabels(settings.appName);
         const volumeParts = buildModelStoreVolume(settings);
         const volume = volumeParts
-            ? new k8s.core.v1.PersistentVolume(`${name}-model-store-volume`, {
-                metadata: { name: volumeParts.name, labels },
-                spec: volumeParts.spec,
-            }, { ...inNamespace, ...keep })
+            ? new k8s.core.v1.PersistentVolume(
+                  `${name}-model-store-volume`,
+                  {
+                      metadata: { name: volumeParts.name, labels },
+                      spec: volumeParts.spec,
+                  },
+                  { ...inNamespace, ...keep },
+              )
             : undefined;
         const claimParts = buildModelStoreClaim(settings, volume?.metadata.name);
-        const claim = new k8s.core.v1.PersistentVolumeClaim(`${name}-model-store`, {
-            metadata: { name: claimParts.name, namespace, labels, annotations: claimParts.annotations },
-            spec: claimParts.spec,
-        }, { ...inNamespace, ...keep, dependsOn: [...inNamespace.dependsOn, ...(volume ? [volume] : [])] });
+        const claim = new k8s.core.v1.PersistentVolumeClaim(
+            `${name}-model-store`,
+            {
+                metadata: { name: claimParts.name, namespace, labels, annotations: claimParts.annotations },
+                spec: claimParts.spec,
+            },
+            { ...inNamespace, ...keep, dependsOn: [...inNamespace.dependsOn, ...(volume ? [volume] : [])] },
+        );
         return { claimName: claim.metadata.name, dependsOn: volume ? [claim, volume] : [claim] };
     }
 }

@@ -44,10 +44,14 @@ export function archiveSpec(model: ModelSettings, version: string): ArchiveSpec 
 /** `torch-model-archiver` arguments (everything but the executable) for an export directory. */
 export function archiverArgv(spec: ArchiveSpec, exportPath: string): string[] {
     const argv = [
-        "--model-name", spec.model,
-        "--version", spec.version,
-        "--serialized-file", spec.serializedFile,
-        "--handler", spec.handler,
+        "--model-name",
+        spec.model,
+        "--version",
+        spec.version,
+        "--serialized-file",
+        spec.serializedFile,
+        "--handler",
+        spec.handler,
     ];
     if (spec.extraFiles.length > 0) {
         argv.push("--extra-files", spec.extraFiles.join(","));
@@ -70,22 +74,42 @@ export function scriptPath(workDir: string, script: "archive" | "rotate"): strin
 /** The archive step's shell command. */
 export function archiveCommand(script: string, spec: ArchiveSpec): string {
     const words = [
-        "node", script,
-        "--store", spec.store,
-        "--model", spec.model,
-        "--version", spec.version,
-        "--archiver", spec.archiver,
-        "--serialized-file", spec.serializedFile,
-        "--handler", spec.handler,
+        "node",
+        script,
+        "--store",
+        spec.store,
+        "--model",
+        spec.model,
+        "--version",
+        spec.version,
+        "--archiver",
+        spec.archiver,
+        "--serialized-file",
+        spec.serializedFile,
+        "--handler",
+        spec.handler,
         ...spec.extraFiles.flatMap((file) => ["--extra-file", file]),
         ...(spec.requirementsFile ? ["--requirements-file", spec.requirementsFile] : []),
-        "--archive-format", spec.archiveFormat,
+        "--archive-format",
+        spec.archiveFormat,
     ];
     return words.map(shellQuote).join(" ");
 }
 
 /** The rotation step's shell command. */
 export function rotateCommand(script: string, spec: RotateSpec): string {
-    return ["node", script, "--store", spec.store, "--model", spec.model, "--current", spec.current, "--keep", String(spec.keep)]
-        .map(shellQuote).join(" ");
+    return [
+        "node",
+        script,
+        "--store",
+        spec.store,
+        "--model",
+        spec.model,
+        "--current",
+        spec.current,
+        "--keep",
+        String(spec.keep),
+    ]
+        .map(shellQuote)
+        .join(" ");
 }

@@ -16,7 +16,12 @@ const log = stepLogger("rotate");
 function parseSpec(argv: string[]): RotateSpec {
     const { values } = parseArgs({
         args: argv,
-        options: { store: { type: "string" }, model: { type: "string" }, current: { type: "string" }, keep: { type: "string" } },
+        options: {
+            store: { type: "string" },
+            model: { type: "string" },
+            current: { type: "string" },
+            keep: { type: "string" },
+        },
         strict: true,
     });
     const keep = Number(values.keep);

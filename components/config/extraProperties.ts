@@ -89,19 +89,36 @@ export const EXTRA_PROPERTY_KEYS: readonly string[] = [
 /** Adds a problem for every entry that is not a TorchServe key a user may set, or whose value the parsers would read differently. */
 export function validateExtraProperties(extra: Readonly<Record<string, string>>, problems: ProblemList): void {
     if (typeof extra !== "object" || extra === null || Array.isArray(extra)) {
-        problems.add({ key: "extraProperties", value: extra, problem: "must be a map of config.properties keys to values", fix: "pulumi config set --path 'extraProperties.max_request_size' 104857600" });
+        problems.add({
+            key: "extraProperties",
+            value: extra,
+            problem: "must be a map of config.properties keys to values",
+            fix: "pulumi config set --path 'extraProperties.max_request_size' 104857600",
+        });
         return;
     }
     for (const [name, value] of Object.entries(extra)) {
         const key = `extraProperties.${name}`;
         const fixFor = (v: string) => `pulumi config set --path '${key}' ${v}`;
         if (name in MANAGED_PROPERTY_KEYS) {
-            problems.add({ key, value, problem: `${name} is rendered by this program`, fix: `set ${MANAGED_PROPERTY_KEYS[name]} instead, and remove it: pulumi config rm --path '${key}'` });
+            problems.add({
+                key,
+                value,
+                problem: `${name} is rendered by this program`,
+                fix: `set ${MANAGED_PROPERTY_KEYS[name]} instead, and remove it: pulumi config rm --path '${key}'`,
+            });
             continue;
         }
         if (!EXTRA_PROPERTY_KEYS.includes(name)) {
             const hint = closestMatch(name, EXTRA_PROPERTY_KEYS);
-            problems.add({ key, value, problem: `${name} is not a TorchServe 0.12 config.properties key${hint ? ` (did you mean ${hint}?)` : ""}`, fix: hint ? `pulumi config rm --path '${key}' and set extraProperties.${hint}` : `pulumi config rm --path '${key}'` });
+            problems.add({
+                key,
+                value,
+                problem: `${name} is not a TorchServe 0.12 config.properties key${hint ? ` (did you mean ${hint}?)` : ""}`,
+                fix: hint
+                    ? `pulumi config rm --path '${key}' and set extraProperties.${hint}`
+                    : `pulumi config rm --path '${key}'`,
+            });
             continue;
         }
         if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
@@ -112,11 +129,28 @@ export function validateExtraProperties(extra: Readonly<Record<string, string>>,
         // One line, printable ASCII, no escapes: both Java Properties.load and TorchServe's
         // naive Python parser must read it the same way.
         if (!/^[\x20-\x7e]*$/.test(text) || text.includes("\\")) {
-            problems.add({ key, value, problem: "must be one line of printable ASCII without backslashes (Java and Python parse config.properties differently otherwise)", fix: fixFor("VALUE") });
+            problems.add({
+                key,
+                value,
+                problem:
+                    "must be one line of printable ASCII without backslashes (Java and Python parse config.properties differently otherwise)",
+                fix: fixFor("VALUE"),
+            });
         } else if (text !== text.trim()) {
-            problems.add({ key, value, problem: "has leading or trailing spaces, which config.properties parsers treat differently", fix: fixFor(JSON.stringify(text.trim())) });
+            problems.add({
+                key,
+                value,
+                problem: "has leading or trailing spaces, which config.properties parsers treat differently",
+                fix: fixFor(JSON.stringify(text.trim())),
+            });
         } else if (text.includes("$$")) {
-            problems.add({ key, value, problem: "contains $$, which TorchServe expands from environment variables and fails to start on when unset", fix: fixFor("VALUE") });
+            problems.add({
+                key,
+                value,
+                problem:
+                    "contains $$, which TorchServe expands from environment variables and fails to start on when unset",
+                fix: fixFor("VALUE"),
+            });
         }
     }
 }

@@ -10,7 +10,10 @@ import { isIntInRange, isLabelValue, isModelName } from "./validators";
 
 /** Handler names TorchServe resolves without a handler file. */
 export const BUILTIN_HANDLERS: readonly string[] = [
-    "image_classifier", "image_segmenter", "object_detector", "text_classifier",
+    "image_classifier",
+    "image_segmenter",
+    "object_detector",
+    "text_classifier",
 ];
 
 /** A handler given as a file path rather than a built-in handler name. */
@@ -41,39 +44,85 @@ export interface FileChecks {
 
 export function resolveModel(args: TorchServeStackArgs, files: FileChecks, problems: ProblemList): ModelSettings {
     if (!args.modelName) {
-        problems.add({ key: "modelName", value: args.modelName, problem: "is required: it is the stable name clients call at /predictions/<modelName>", fix: set("modelName", "resnet") });
+        problems.add({
+            key: "modelName",
+            value: args.modelName,
+            problem: "is required: it is the stable name clients call at /predictions/<modelName>",
+            fix: set("modelName", "resnet"),
+        });
     } else if (!isModelName(args.modelName)) {
-        problems.add({ key: "modelName", value: args.modelName, problem: "may only use letters, digits, '_' and '-' (no dots), starting with a letter or digit, at most 64 characters", fix: set("modelName", args.modelName.replace(/[^A-Za-z0-9_-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "model") });
+        problems.add({
+            key: "modelName",
+            value: args.modelName,
+            problem:
+                "may only use letters, digits, '_' and '-' (no dots), starting with a letter or digit, at most 64 characters",
+            fix: set(
+                "modelName",
+                args.modelName.replace(/[^A-Za-z0-9_-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "model",
+            ),
+        });
     }
     if (args.modelVersion !== undefined && (args.modelVersion === "" || !isLabelValue(args.modelVersion))) {
-        problems.add({ key: "modelVersion", value: args.modelVersion, problem: "must be a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit", fix: `${set("modelVersion", "2026-11-24.1")}, or remove it to use a content hash: pulumi config rm modelVersion` });
+        problems.add({
+            key: "modelVersion",
+            value: args.modelVersion,
+            problem:
+                "must be a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+            fix: `${set("modelVersion", "2026-11-24.1")}, or remove it to use a content hash: pulumi config rm modelVersion`,
+        });
     }
 
     const requireFile = (key: string, file: string | undefined, what: string) => {
         if (!file) {
             problems.add({ key, value: file, problem: `is required: ${what}`, fix: set(key, "path/to/file") });
         } else if (!files.isFile(file)) {
-            problems.add({ key, value: file, problem: `${what} does not exist or is not a file`, fix: `write the file first, or point ${key} at it: ${set(key, "path/to/file")} (relative paths start at the project directory)` });
+            problems.add({
+                key,
+                value: file,
+                problem: `${what} does not exist or is not a file`,
+                fix: `write the file first, or point ${key} at it: ${set(key, "path/to/file")} (relative paths start at the project directory)`,
+            });
         }
     };
     requireFile("serializedFile", args.serializedFile, "the serialized model to archive");
     const handler = args.handler;
     if (handler && !isHandlerFile(handler)) {
         if (!BUILTIN_HANDLERS.includes(handler)) {
-            problems.add({ key: "handler", value: handler, problem: `is neither a .py file nor a built-in handler (${BUILTIN_HANDLERS.join(", ")})`, fix: set("handler", "handler.py") });
+            problems.add({
+                key: "handler",
+                value: handler,
+                problem: `is neither a .py file nor a built-in handler (${BUILTIN_HANDLERS.join(", ")})`,
+                fix: set("handler", "handler.py"),
+            });
         }
     } else {
         requireFile("handler", handler, "the handler file");
     }
     const extraFiles = args.extraFiles ?? DEFAULTS.extraFiles;
     if (!Array.isArray(extraFiles)) {
-        problems.add({ key: "extraFiles", value: extraFiles, problem: "must be a list of file paths", fix: `pulumi config set --path 'extraFiles[0]' labels.json` });
+        problems.add({
+            key: "extraFiles",
+            value: extraFiles,
+            problem: "must be a list of file paths",
+            fix: `pulumi config set --path 'extraFiles[0]' labels.json`,
+        });
     } else {
         extraFiles.forEach((file, i) => {
             if (typeof file !== "string" || !files.isFile(file)) {
-                problems.add({ key: `extraFiles[${i}]`, value: file, problem: "does not exist or is not a file", fix: `create it or remove it from the list: pulumi config set --path 'extraFiles[${i}]' path/to/file` });
+                problems.add({
+                    key: `extraFiles[${i}]`,
+                    value: file,
+                    problem: "does not exist or is not a file",
+                    fix: `create it or remove it from the list: pulumi config set --path 'extraFiles[${i}]' path/to/file`,
+                });
             } else if (/[,*?[\]]/.test(file)) {
-                problems.add({ key: `extraFiles[${i}]`, value: file, problem: "contains a comma or a wildcard character (* ? [ ]), which torch-model-archiver's --extra-files treats as a separator or a pattern", fix: "rename the file without those characters" });
+                problems.add({
+                    key: `extraFiles[${i}]`,
+                    value: file,
+                    problem:
+                        "contains a comma or a wildcard character (* ? [ ]), which torch-model-archiver's --extra-files treats as a separator or a pattern",
+                    fix: "rename the file without those characters",
+                });
             }
         });
     }
@@ -82,18 +131,39 @@ export function resolveModel(args: TorchServeStackArgs, files: FileChecks, probl
     }
     const archiveFormat = args.archiveFormat ?? DEFAULTS.archiveFormat;
     if (!ARCHIVE_FORMATS.includes(archiveFormat)) {
-        problems.add({ key: "archiveFormat", value: archiveFormat, problem: `must be one of ${ARCHIVE_FORMATS.join(", ")} (tgz and no-archive produce no .mar file, so versions could not be kept and rotated)`, fix: set("archiveFormat", DEFAULTS.archiveFormat) });
+        problems.add({
+            key: "archiveFormat",
+            value: archiveFormat,
+            problem: `must be one of ${ARCHIVE_FORMATS.join(", ")} (tgz and no-archive produce no .mar file, so versions could not be kept and rotated)`,
+            fix: set("archiveFormat", DEFAULTS.archiveFormat),
+        });
     }
     const keep = args.archiveKeep ?? DEFAULTS.archiveKeep;
     if (!isIntInRange(keep, 1, 100)) {
-        problems.add({ key: "archiveKeep", value: keep, problem: "must be a whole number from 1 to 100 (the deployed version is always kept)", fix: set("archiveKeep", String(DEFAULTS.archiveKeep)) });
+        problems.add({
+            key: "archiveKeep",
+            value: keep,
+            problem: "must be a whole number from 1 to 100 (the deployed version is always kept)",
+            fix: set("archiveKeep", String(DEFAULTS.archiveKeep)),
+        });
     }
     const archiverCommand = args.archiverCommand ?? DEFAULTS.archiverCommand;
     if (!archiverCommand.trim()) {
-        problems.add({ key: "archiverCommand", value: archiverCommand, problem: "is empty", fix: `pulumi config rm archiverCommand (uses ${DEFAULTS.archiverCommand} from PATH)` });
+        problems.add({
+            key: "archiverCommand",
+            value: archiverCommand,
+            problem: "is empty",
+            fix: `pulumi config rm archiverCommand (uses ${DEFAULTS.archiverCommand} from PATH)`,
+        });
     }
     if (!args.modelStorePath) {
-        problems.add({ key: "modelStorePath", value: args.modelStorePath, problem: "is required: the local path where the model-store volume is mounted on the machine that runs pulumi up", fix: set("modelStorePath", "/mnt/model-store") });
+        problems.add({
+            key: "modelStorePath",
+            value: args.modelStorePath,
+            problem:
+                "is required: the local path where the model-store volume is mounted on the machine that runs pulumi up",
+            fix: set("modelStorePath", "/mnt/model-store"),
+        });
     }
     return {
         name: args.modelName,

@@ -12,7 +12,16 @@ export interface ServiceSettings {
 export function resolveService(args: TorchServeStackArgs, problems: ProblemList): ServiceSettings {
     const type = args.serviceType ?? DEFAULTS.serviceType;
     if (!SERVICE_TYPES.includes(type)) {
-        problems.add({ key: "serviceType", value: type, problem: `must be one of ${SERVICE_TYPES.join(", ")}`, fix: set("serviceType", DEFAULTS.serviceType) });
+        problems.add({
+            key: "serviceType",
+            value: type,
+            problem: `must be one of ${SERVICE_TYPES.join(", ")}`,
+            fix: set("serviceType", DEFAULTS.serviceType),
+        });
     }
-    return { type, exposeManagement: args.exposeManagement ?? DEFAULTS.exposeManagement, exposeMetrics: args.exposeMetrics ?? DEFAULTS.exposeMetrics };
+    return {
+        type,
+        exposeManagement: args.exposeManagement ?? DEFAULTS.exposeManagement,
+        exposeMetrics: args.exposeMetrics ?? DEFAULTS.exposeMetrics,
+    };
 }

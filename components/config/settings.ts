@@ -33,8 +33,10 @@ export function resolveSettings(args: TorchServeStackArgs, files: FileChecks): S
     const namespace = args.namespace;
     if (!isDnsLabel(namespace ?? "")) {
         problems.add({
-            key: "namespace", value: namespace,
-            problem: "is not a valid Kubernetes namespace (lowercase letters, digits and '-', at most 63, starting and ending alphanumeric)",
+            key: "namespace",
+            value: namespace,
+            problem:
+                "is not a valid Kubernetes namespace (lowercase letters, digits and '-', at most 63, starting and ending alphanumeric)",
             fix: set("namespace", "ml-staging"),
         });
     }
@@ -42,8 +44,10 @@ export function resolveSettings(args: TorchServeStackArgs, files: FileChecks): S
     // The longest derived name is `<appName>-model-store`; Service names must be RFC 1035 labels.
     if (!isDns1035Label(appName) || appName.length > 40) {
         problems.add({
-            key: "appName", value: appName,
-            problem: "must start with a letter, use lowercase letters, digits and '-', and be at most 40 characters (it prefixes Service and claim names)",
+            key: "appName",
+            value: appName,
+            problem:
+                "must start with a letter, use lowercase letters, digits and '-', and be at most 40 characters (it prefixes Service and claim names)",
             fix: set("appName", DEFAULTS.appName),
         });
     }
@@ -54,5 +58,13 @@ export function resolveSettings(args: TorchServeStackArgs, files: FileChecks): S
     const service = resolveService(args, problems);
 
     problems.throwIfAny();
-    return { namespace, createNamespace: args.createNamespace ?? DEFAULTS.createNamespace, appName, model, store, server, service };
+    return {
+        namespace,
+        createNamespace: args.createNamespace ?? DEFAULTS.createNamespace,
+        appName,
+        model,
+        store,
+        server,
+        service,
+    };
 }

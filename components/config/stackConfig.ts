@@ -8,7 +8,8 @@ import { ConfigProblem, ConfigValidationError } from "./errors";
 import { shellQuote } from "./shellQuote";
 import { closestMatch } from "./validators";
 
-type Kind = "string" | "optionalString" | "integer" | "intOrPercent" | "boolean" | "autoBoolean" | "stringList" | "stringMap";
+type Kind =
+    "string" | "optionalString" | "integer" | "intOrPercent" | "boolean" | "autoBoolean" | "stringList" | "stringMap";
 
 /**
  * Every config key and how its string value is read. `optionalString` and
@@ -69,7 +70,11 @@ export const CONFIG_KEYS: Readonly<Record<keyof TorchServeStackArgs, Kind>> = {
  * Parses the project's keys of `raw` (other namespaces such as `kubernetes:`
  * are left to their providers). The namespace defaults to the stack name.
  */
-export function parseStackConfig(raw: Readonly<Record<string, string>>, project: string, stack: string): TorchServeStackArgs {
+export function parseStackConfig(
+    raw: Readonly<Record<string, string>>,
+    project: string,
+    stack: string,
+): TorchServeStackArgs {
     const problems: ConfigProblem[] = [];
     const values: Record<string, unknown> = {};
     const known = Object.keys(CONFIG_KEYS);
@@ -83,9 +88,12 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, project:
         if (!kind) {
             const hint = closestMatch(key, known);
             problems.push({
-                key, value: text,
+                key,
+                value: text,
                 problem: `is not a torchserve-stack config key${hint ? ` (did you mean ${hint}?)` : ""}`,
-                fix: hint ? `pulumi config rm ${key} && pulumi config set ${hint} ${shellQuote(text)}` : `pulumi config rm ${key} (README.md lists every key)`,
+                fix: hint
+                    ? `pulumi config rm ${key} && pulumi config set ${hint} ${shellQuote(text)}`
+                    : `pulumi config rm ${key} (README.md lists every key)`,
             });
             continue;
         }
@@ -121,20 +129,40 @@ function parseValue(key: string, kind: Kind, text: string): Parsed {
         case "intOrPercent":
             return /^[0-9]+$/.test(text.trim()) ? { value: Number(text) } : { value: text };
         case "boolean":
-            return text === "true" || text === "false" ? { value: text === "true" } : bad("must be true or false", "true");
+            return text === "true" || text === "false"
+                ? { value: text === "true" }
+                : bad("must be true or false", "true");
         case "autoBoolean":
-            return text === "auto" ? { value: undefined } : text === "true" || text === "false" ? { value: text === "true" } : bad("must be auto, true or false", "auto");
+            return text === "auto"
+                ? { value: undefined }
+                : text === "true" || text === "false"
+                  ? { value: text === "true" }
+                  : bad("must be auto, true or false", "auto");
         case "stringList": {
             const list = parseJson(text);
             return Array.isArray(list) && list.every((item) => typeof item === "string")
                 ? { value: list }
-                : { problem: { key, value: text, problem: "must be a list of strings", fix: `pulumi config set --path '${key}[0]' VALUE` } };
+                : {
+                      problem: {
+                          key,
+                          value: text,
+                          problem: "must be a list of strings",
+                          fix: `pulumi config set --path '${key}[0]' VALUE`,
+                      },
+                  };
         }
         case "stringMap": {
             const map = parseJson(text);
             return typeof map === "object" && map !== null && !Array.isArray(map)
                 ? { value: map }
-                : { problem: { key, value: text, problem: "must be a map of keys to values", fix: `pulumi config set --path '${key}.NAME' VALUE` } };
+                : {
+                      problem: {
+                          key,
+                          value: text,
+                          problem: "must be a map of keys to values",
+                          fix: `pulumi config set --path '${key}.NAME' VALUE`,
+                      },
+                  };
         }
     }
 }

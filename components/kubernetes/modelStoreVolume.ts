@@ -11,7 +11,9 @@ import { Settings } from "../config";
 import { objectNames } from "./names";
 
 /** The static hostPath volume's name and spec, or undefined when the claim is provisioned dynamically. */
-export function buildModelStoreVolume(settings: Settings): { readonly name: string; readonly spec: k8s.types.input.core.v1.PersistentVolumeSpec } | undefined {
+export function buildModelStoreVolume(
+    settings: Settings,
+): { readonly name: string; readonly spec: k8s.types.input.core.v1.PersistentVolumeSpec } | undefined {
     const store = settings.store;
     if (!store.hostPath) {
         return undefined;
@@ -31,7 +33,10 @@ export function buildModelStoreVolume(settings: Settings): { readonly name: stri
 }
 
 /** The created claim's name, annotations and spec, bound to `volumeName` when there is a static volume. */
-export function buildModelStoreClaim(settings: Settings, volumeName: pulumi.Input<string> | undefined): {
+export function buildModelStoreClaim(
+    settings: Settings,
+    volumeName: pulumi.Input<string> | undefined,
+): {
     readonly name: string;
     readonly annotations: Record<string, string>;
     readonly spec: k8s.types.input.core.v1.PersistentVolumeClaimSpec;

@@ -17,7 +17,11 @@ export function selectorLabels(appName: string): Record<string, string> {
 
 /** Labels of the pods of one version (the version label changes on each deploy and rolls the pods). */
 export function podLabels(appName: string, version: string): Record<string, string> {
-    return { ...selectorLabels(appName), "app.kubernetes.io/version": version, "app.kubernetes.io/component": "model-server" };
+    return {
+        ...selectorLabels(appName),
+        "app.kubernetes.io/version": version,
+        "app.kubernetes.io/component": "model-server",
+    };
 }
 
 /** The names of the stack's explicitly named objects (the ConfigMap is auto-named). */

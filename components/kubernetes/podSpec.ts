@@ -16,9 +16,13 @@ export const MODEL_SERVER_UID = 1000;
 /** The TorchServe command line: foreground (a dead server ends the container) and no config snapshots. */
 export function torchServeArgs(): string[] {
     return [
-        "--start", "--foreground", "--ncs",
-        "--model-store", CONTAINER_MODEL_STORE,
-        "--ts-config", `${CONTAINER_CONFIG_DIR}/${CONFIG_FILE_NAME}`,
+        "--start",
+        "--foreground",
+        "--ncs",
+        "--model-store",
+        CONTAINER_MODEL_STORE,
+        "--ts-config",
+        `${CONTAINER_CONFIG_DIR}/${CONFIG_FILE_NAME}`,
     ];
 }
 
@@ -78,35 +82,37 @@ export function buildPodSpec(input: DeploymentInput): k8s.types.input.core.v1.Po
             fsGroup: MODEL_SERVER_UID,
             seccompProfile: { type: "RuntimeDefault" },
         },
-        containers: [{
-            name: "torchserve",
-            image: server.image,
-            // Bypass the image entrypoint: it ends in `tail -f /dev/null`, which keeps a dead server's container alive.
-            command: ["torchserve"],
-            args: torchServeArgs(),
-            ports: [
-                { name: PORT_NAMES.inference, containerPort: server.ports.inference, protocol: "TCP" },
-                { name: PORT_NAMES.management, containerPort: server.ports.management, protocol: "TCP" },
-                { name: PORT_NAMES.metrics, containerPort: server.ports.metrics, protocol: "TCP" },
-            ],
-            resources: {
-                requests: { cpu: server.cpuRequest, memory: server.memoryRequest },
-                limits,
+        containers: [
+            {
+                name: "torchserve",
+                image: server.image,
+                // Bypass the image entrypoint: it ends in `tail -f /dev/null`, which keeps a dead server's container alive.
+                command: ["torchserve"],
+                args: torchServeArgs(),
+                ports: [
+                    { name: PORT_NAMES.inference, containerPort: server.ports.inference, protocol: "TCP" },
+                    { name: PORT_NAMES.management, containerPort: server.ports.management, protocol: "TCP" },
+                    { name: PORT_NAMES.metrics, containerPort: server.ports.metrics, protocol: "TCP" },
+                ],
+                resources: {
+                    requests: { cpu: server.cpuRequest, memory: server.memoryRequest },
+                    limits,
+                },
+                // pip runs in the pod only with install_py_dep_per_model; its version check must not call out.
+                env: [{ name: "PIP_DISABLE_PIP_VERSION_CHECK", value: "1" }],
+                ...buildProbes(settings),
+                lifecycle: { preStop: { exec: { command: preStopCommand() } } },
+                securityContext: {
+                    allowPrivilegeEscalation: false,
+                    capabilities: { drop: ["ALL"] },
+                },
+                volumeMounts: [
+                    { name: "config", mountPath: CONTAINER_CONFIG_DIR, readOnly: true },
+                    // Read-only: the server unpacks archives to its temp dir; only the archive step writes the store.
+                    { name: "model-store", mountPath: CONTAINER_MODEL_STORE, readOnly: true },
+                ],
             },
-            // pip runs in the pod only with install_py_dep_per_model; its version check must not call out.
-            env: [{ name: "PIP_DISABLE_PIP_VERSION_CHECK", value: "1" }],
-            ...buildProbes(settings),
-            lifecycle: { preStop: { exec: { command: preStopCommand() } } },
-            securityContext: {
-                allowPrivilegeEscalation: false,
-                capabilities: { drop: ["ALL"] },
-            },
-            volumeMounts: [
-                { name: "config", mountPath: CONTAINER_CONFIG_DIR, readOnly: true },
-                // Read-only: the server unpacks archives to its temp dir; only the archive step writes the store.
-                { name: "model-store", mountPath: CONTAINER_MODEL_STORE, readOnly: true },
-            ],
-        }],
+        ],
         volumes: [
             { name: "config", configMap: { name: input.configMapName } },
             { name: "model-store", persistentVolumeClaim: { claimName: input.claimName, readOnly: true } },

@@ -20,8 +20,18 @@ export interface ServiceParts {
 function ports(settings: Settings) {
     const p = settings.server.ports;
     return {
-        inference: { name: "preds", port: p.inference, targetPort: PORT_NAMES.inference, protocol: "TCP" } as ServicePort,
-        management: { name: "mdl", port: p.management, targetPort: PORT_NAMES.management, protocol: "TCP" } as ServicePort,
+        inference: {
+            name: "preds",
+            port: p.inference,
+            targetPort: PORT_NAMES.inference,
+            protocol: "TCP",
+        } as ServicePort,
+        management: {
+            name: "mdl",
+            port: p.management,
+            targetPort: PORT_NAMES.management,
+            protocol: "TCP",
+        } as ServicePort,
         metrics: { name: "metrics", port: p.metrics, targetPort: PORT_NAMES.metrics, protocol: "TCP" } as ServicePort,
     };
 }

@@ -51,9 +51,20 @@ export class FileHashCache {
     hashFile(file: string): string {
         const absolute = path.resolve(file);
         const stat = fs.statSync(absolute, { bigint: true });
-        const key = { size: Number(stat.size), mtimeNs: String(stat.mtimeNs), ctimeNs: String(stat.ctimeNs), ino: Number(stat.ino) };
+        const key = {
+            size: Number(stat.size),
+            mtimeNs: String(stat.mtimeNs),
+            ctimeNs: String(stat.ctimeNs),
+            ino: Number(stat.ino),
+        };
         const cached = this.entries[absolute];
-        if (cached && cached.size === key.size && cached.mtimeNs === key.mtimeNs && cached.ctimeNs === key.ctimeNs && cached.ino === key.ino) {
+        if (
+            cached &&
+            cached.size === key.size &&
+            cached.mtimeNs === key.mtimeNs &&
+            cached.ctimeNs === key.ctimeNs &&
+            cached.ino === key.ino
+        ) {
             return cached.sha256;
         }
         const sha256 = sha256OfFile(absolute);
@@ -103,7 +114,11 @@ export function sha256OfFile(file: string): string {
  * One hash over every artifact (role, file name, content) and the settings
  * that change the archive's bytes. Order-independent within a role list.
  */
-export function fingerprintArtifacts(artifacts: readonly Artifact[], settings: readonly string[], cache: FileHashCache): string {
+export function fingerprintArtifacts(
+    artifacts: readonly Artifact[],
+    settings: readonly string[],
+    cache: FileHashCache,
+): string {
     const hash = crypto.createHash("sha256");
     const lines = artifacts.map((a) => `${a.role}\t${path.basename(a.file)}\t${cache.hashFile(a.file)}`).sort();
     for (const line of [...lines, ...settings.map((s) => `setting\t${s}`)]) {
@@ -132,5 +147,9 @@ export function artifactsOf(model: ModelSettings): Artifact[] {
 
 /** Settings that change the archive's bytes besides the files. */
 export function archiveSettingsOf(model: ModelSettings): string[] {
-    return [`model=${model.name}`, `format=${model.archiveFormat}`, ...(isHandlerFile(model.handler) ? [] : [`handler=${model.handler}`])];
+    return [
+        `model=${model.name}`,
+        `format=${model.archiveFormat}`,
+        ...(isHandlerFile(model.handler) ? [] : [`handler=${model.handler}`]),
+    ];
 }

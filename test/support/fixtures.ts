@@ -10,11 +10,12 @@ export function makeModelDir(prefix = "tsstack-"): { dir: string; store: string;
     const dir = tempDir(prefix);
     fs.writeFileSync(path.join(dir, "model.pt"), "weights-v1");
     fs.writeFileSync(path.join(dir, "handler.py"), "# handler\n");
-    fs.writeFileSync(path.join(dir, "labels.json"), "[\"a\",\"b\"]\n");
+    fs.writeFileSync(path.join(dir, "labels.json"), '["a","b"]\n');
     fs.writeFileSync(path.join(dir, "requirements.txt"), "# none\n");
     const store = path.join(dir, "store");
     return {
-        dir, store,
+        dir,
+        store,
         args: {
             namespace: "ml-dev",
             modelName: "demo",

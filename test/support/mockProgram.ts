@@ -10,7 +10,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockRun, Recorded } from "./mocks";
 
-async function runProgram(config: Record<string, string>, stack: string): Promise<{ resources?: Recorded[]; error?: string }> {
+async function runProgram(
+    config: Record<string, string>,
+    stack: string,
+): Promise<{ resources?: Recorded[]; error?: string }> {
     const run = await MockRun.start(stack, config);
     const program = require.resolve("../../index");
     delete require.cache[program];
@@ -18,7 +21,11 @@ async function runProgram(config: Record<string, string>, stack: string): Promis
         require(program);
     } catch (error) {
         await run.finish();
-        return { error: pulumi.RunError.isInstance(error) ? (error as Error).message : String((error as Error)?.stack ?? error) };
+        return {
+            error: pulumi.RunError.isInstance(error)
+                ? (error as Error).message
+                : String((error as Error)?.stack ?? error),
+        };
     }
     return { resources: await run.finish() };
 }

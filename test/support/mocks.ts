@@ -32,22 +32,31 @@ export class MockRun {
     /** Starts a fresh run for `stack` with this stack config (the whole config map, replaced). */
     static async start(stack: string, config: Record<string, string>, preview = true): Promise<MockRun> {
         const run = new MockRun();
-        await pulumi.runtime.setMocks({
-            newResource(args) {
-                const inputs = args.inputs;
-                const state = { ...inputs };
-                if (args.type.startsWith("kubernetes:") && inputs.metadata && !inputs.metadata.name) {
-                    const suffix = crypto.createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 8);
-                    state.metadata = { ...inputs.metadata, name: `${args.name}-${suffix}` };
-                }
-                if (args.type === "command:local:Command") {
-                    Object.assign(state, { stdout: "", stderr: "" });
-                }
-                run.registered.push({ type: args.type, name: args.name, inputs });
-                return { id: `${args.name}-id`, state };
+        await pulumi.runtime.setMocks(
+            {
+                newResource(args) {
+                    const inputs = args.inputs;
+                    const state = { ...inputs };
+                    if (args.type.startsWith("kubernetes:") && inputs.metadata && !inputs.metadata.name) {
+                        const suffix = crypto
+                            .createHash("sha256")
+                            .update(JSON.stringify(inputs))
+                            .digest("hex")
+                            .slice(0, 8);
+                        state.metadata = { ...inputs.metadata, name: `${args.name}-${suffix}` };
+                    }
+                    if (args.type === "command:local:Command") {
+                        Object.assign(state, { stdout: "", stderr: "" });
+                    }
+                    run.registered.push({ type: args.type, name: args.name, inputs });
+                    return { id: `${args.name}-id`, state };
+                },
+                call: () => ({}),
             },
-            call: () => ({}),
-        }, "torchserve-stack", stack, preview);
+            "torchserve-stack",
+            stack,
+            preview,
+        );
 
         // The registration requests carry what the mocks are not told: parent, options, dependencies.
         const monitor = pulumi.runtime.getMonitor() as any;

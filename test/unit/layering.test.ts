@@ -41,7 +41,9 @@ function sources(): string[] {
 /** Project-relative module paths (without .ts) that `file` imports, type-only imports included. */
 function importsOf(file: string): string[] {
     const text = fs.readFileSync(path.join(root, file), "utf8");
-    const specifiers = [...text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)"(\.{1,2}\/[^"]+)"/gm)].map((m) => m[1]);
+    const specifiers = [
+        ...text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)"(\.{1,2}\/[^"]+)"/gm),
+    ].map((m) => m[1]);
     return specifiers.map((spec) => {
         const target = path.join(path.dirname(file), spec);
         return fs.existsSync(path.join(root, `${target}.ts`)) ? target : path.join(target, "index");
@@ -96,7 +98,11 @@ describe("layering", () => {
                 }
                 if (!ALLOWED[group].includes(targetGroup)) {
                     wrong.push(`${module} -> ${target} (${group} may not import ${targetGroup})`);
-                } else if (target.startsWith("components") && targetGroup !== "wiring" && path.basename(target) !== "index") {
+                } else if (
+                    target.startsWith("components") &&
+                    targetGroup !== "wiring" &&
+                    path.basename(target) !== "index"
+                ) {
                     wrong.push(`${module} -> ${target} (import ${targetGroup}/ through its index)`);
                 }
             }

@@ -25,8 +25,14 @@ const base = {
 };
 
 /** Builds the stack as index.ts does, from this stack config, and returns what it registered or the error. */
-async function deploy(config: Record<string, string>, stack = "dev"): Promise<{ resources?: Recorded[]; error?: Error }> {
-    const run = await MockRun.start(stack, Object.fromEntries(Object.entries(config).map(([k, v]) => [`torchserve-stack:${k}`, v])));
+async function deploy(
+    config: Record<string, string>,
+    stack = "dev",
+): Promise<{ resources?: Recorded[]; error?: Error }> {
+    const run = await MockRun.start(
+        stack,
+        Object.fromEntries(Object.entries(config).map(([k, v]) => [`torchserve-stack:${k}`, v])),
+    );
     let error: Error | undefined;
     try {
         const args = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
@@ -66,24 +72,51 @@ describe("TorchServeStack under mocks", () => {
 
     it("creates the component and all its parts, as its children", () => {
         assert.equal(one(first, "torchserve:index:TorchServeStack").name, "torchserve");
-        for (const type of ["kubernetes:core/v1:PersistentVolume", "kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:core/v1:ConfigMap", "kubernetes:apps/v1:Deployment"]) {
+        for (const type of [
+            "kubernetes:core/v1:PersistentVolume",
+            "kubernetes:core/v1:PersistentVolumeClaim",
+            "kubernetes:core/v1:ConfigMap",
+            "kubernetes:apps/v1:Deployment",
+        ]) {
             one(first, type);
         }
         assert.equal(byType(first, "kubernetes:core/v1:Service").length, 2);
-        assert.deepEqual(byType(first, "command:local:Command").map((r) => r.name).sort(), ["torchserve-archive", "torchserve-rotate"]);
+        assert.deepEqual(
+            byType(first, "command:local:Command")
+                .map((r) => r.name)
+                .sort(),
+            ["torchserve-archive", "torchserve-rotate"],
+        );
         assert.equal(byType(first, "kubernetes:core/v1:Namespace").length, 0, "no namespace unless asked");
         // Existing stacks' state holds these names and parents: changing them would replace the objects.
-        assert.deepEqual(first.filter((r) => r.parent === "torchserve").map((r) => r.name).sort(), [
-            "torchserve-archive", "torchserve-config", "torchserve-deployment", "torchserve-internal-service",
-            "torchserve-model-store", "torchserve-model-store-volume", "torchserve-rotate", "torchserve-service",
-        ]);
+        assert.deepEqual(
+            first
+                .filter((r) => r.parent === "torchserve")
+                .map((r) => r.name)
+                .sort(),
+            [
+                "torchserve-archive",
+                "torchserve-config",
+                "torchserve-deployment",
+                "torchserve-internal-service",
+                "torchserve-model-store",
+                "torchserve-model-store-volume",
+                "torchserve-rotate",
+                "torchserve-service",
+            ],
+        );
     });
 
     it("puts every namespaced object in the stack's namespace (the stack name by default)", () => {
-        for (const r of first.filter((x) => x.type.startsWith("kubernetes:") && x.type !== "kubernetes:core/v1:PersistentVolume")) {
+        for (const r of first.filter(
+            (x) => x.type.startsWith("kubernetes:") && x.type !== "kubernetes:core/v1:PersistentVolume",
+        )) {
             assert.equal(r.inputs.metadata.namespace, "dev", r.name);
         }
-        assert.equal(one(first, "kubernetes:core/v1:PersistentVolume").inputs.metadata.name, "dev-torchserve-model-store");
+        assert.equal(
+            one(first, "kubernetes:core/v1:PersistentVolume").inputs.metadata.name,
+            "dev-torchserve-model-store",
+        );
     });
 
     it("mounts an auto-named immutable ConfigMap holding config.properties", () => {
@@ -97,7 +130,10 @@ describe("TorchServeStack under mocks", () => {
 
     it("orders the steps: archive before the Deployment, rotation after it", () => {
         assert.ok(one(first, "kubernetes:apps/v1:Deployment").dependencies.includes("torchserve-archive"));
-        assert.ok(one(first, "kubernetes:core/v1:ConfigMap").dependencies.includes("torchserve-archive"), "a failed archive leaves no new ConfigMap");
+        assert.ok(
+            one(first, "kubernetes:core/v1:ConfigMap").dependencies.includes("torchserve-archive"),
+            "a failed archive leaves no new ConfigMap",
+        );
         assert.ok(named(first, "torchserve-rotate").dependencies.includes("torchserve-deployment"));
     });
 
@@ -115,7 +151,10 @@ describe("TorchServeStack under mocks", () => {
 
     it("archives with the real archiver flags and does nothing else in preview", () => {
         const archive = named(first, "torchserve-archive");
-        assert.match(archive.inputs.create, /^node bin\/components\/cli\/archive\.js --store \S+ --model demo --version v1 --archiver torch-model-archiver /);
+        assert.match(
+            archive.inputs.create,
+            /^node bin\/components\/cli\/archive\.js --store \S+ --model demo --version v1 --archiver torch-model-archiver /,
+        );
         assert.deepEqual(archive.inputs.triggers.slice(0, 1), ["v1"]);
         assert.equal(archive.inputs.dir, undefined, "no checkout-specific path in the inputs");
         assert.equal(fs.existsSync(fixture.store), false, "preview wrote nothing to the store");
@@ -132,14 +171,29 @@ describe("TorchServeStack under mocks", () => {
         try {
             const bumped = await resourcesOf({ ...base, modelVersion: "v2" });
             const before = new Map((await resourcesOf({ ...base, modelVersion: "v1" })).map((r) => [r.name, r]));
-            const changed = bumped.filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(before.get(r.name)?.inputs)).map((r) => r.name).sort();
-            assert.deepEqual(changed, ["torchserve-archive", "torchserve-config", "torchserve-deployment", "torchserve-rotate"]);
+            const changed = bumped
+                .filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(before.get(r.name)?.inputs))
+                .map((r) => r.name)
+                .sort();
+            assert.deepEqual(changed, [
+                "torchserve-archive",
+                "torchserve-config",
+                "torchserve-deployment",
+                "torchserve-rotate",
+            ]);
             const configText: string = one(bumped, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
             assert.match(configText, /^load_models=demo\.v2\.mar,demo\.v1\.mar$/m, "the previous version stays loaded");
             const oldSpec = before.get("torchserve-deployment")!.inputs.spec;
             const newSpec = one(bumped, "kubernetes:apps/v1:Deployment").inputs.spec;
             assert.equal(newSpec.template.metadata.labels["app.kubernetes.io/version"], "v2");
-            const strip = (spec: any) => ({ ...spec, template: { ...spec.template, metadata: {}, spec: { ...spec.template.spec, volumes: spec.template.spec.volumes.slice(1) } } });
+            const strip = (spec: any) => ({
+                ...spec,
+                template: {
+                    ...spec.template,
+                    metadata: {},
+                    spec: { ...spec.template.spec, volumes: spec.template.spec.volumes.slice(1) },
+                },
+            });
             assert.deepEqual(strip(newSpec), strip(oldSpec), "nothing else in the Deployment changes");
         } finally {
             fs.rmSync(fixture.store, { recursive: true, force: true });
@@ -149,15 +203,22 @@ describe("TorchServeStack under mocks", () => {
     it("rolls the pods on a config-only change through a new ConfigMap name, without re-archiving", async () => {
         const changed = await resourcesOf({ ...base, modelVersion: "v1", jobQueueSize: "50" });
         const oldName = one(first, "kubernetes:apps/v1:Deployment").inputs.spec.template.spec.volumes[0].configMap.name;
-        const newName = one(changed, "kubernetes:apps/v1:Deployment").inputs.spec.template.spec.volumes[0].configMap.name;
+        const newName = one(changed, "kubernetes:apps/v1:Deployment").inputs.spec.template.spec.volumes[0].configMap
+            .name;
         assert.notEqual(newName, oldName, "a new ConfigMap name changes the pod template, so the Deployment rolls");
-        assert.deepEqual(named(changed, "torchserve-archive").inputs, named(first, "torchserve-archive").inputs, "the archive step does not run again");
+        assert.deepEqual(
+            named(changed, "torchserve-archive").inputs,
+            named(first, "torchserve-archive").inputs,
+            "the archive step does not run again",
+        );
     });
 
     it("uses a content hash as the version when none is set, stable across runs", async () => {
         const a = await resourcesOf(base);
         const b = await resourcesOf(base);
-        const version = one(a, "kubernetes:apps/v1:Deployment").inputs.spec.template.metadata.labels["app.kubernetes.io/version"];
+        const version = one(a, "kubernetes:apps/v1:Deployment").inputs.spec.template.metadata.labels[
+            "app.kubernetes.io/version"
+        ];
         assert.match(version, /^[0-9a-f]{12}$/);
         assert.deepEqual(a, b);
     });
@@ -167,19 +228,32 @@ describe("TorchServeStack under mocks", () => {
         assert.equal(one(staging, "kubernetes:core/v1:Namespace").inputs.metadata.name, "staging");
         const prod = await resourcesOf({ ...base, namespace: "ml-prod" }, "prod");
         assert.equal(one(prod, "kubernetes:apps/v1:Deployment").inputs.metadata.namespace, "ml-prod");
-        assert.equal(one(prod, "kubernetes:core/v1:PersistentVolume").inputs.metadata.name, "ml-prod-torchserve-model-store");
+        assert.equal(
+            one(prod, "kubernetes:core/v1:PersistentVolume").inputs.metadata.name,
+            "ml-prod-torchserve-model-store",
+        );
     });
 
     it("fails with the key and the fix for bad config, as a RunError (message only), creating no object", async () => {
         const unknownKey = await deploy({ ...base, archiveKeep: "0", managementPort: "8080", modelVerson: "v1" });
-        assert.ok(pulumi.RunError.isInstance(unknownKey.error), "the runtime prints a RunError's message without a stack trace");
-        assert.match(unknownKey.error!.message, /modelVerson = "v1": is not a torchserve-stack config key \(did you mean modelVersion\?\)/);
+        assert.ok(
+            pulumi.RunError.isInstance(unknownKey.error),
+            "the runtime prints a RunError's message without a stack trace",
+        );
+        assert.match(
+            unknownKey.error!.message,
+            /modelVerson = "v1": is not a torchserve-stack config key \(did you mean modelVersion\?\)/,
+        );
         assert.deepEqual(unknownKey.resources, []);
         const invalid = await deploy({ ...base, archiveKeep: "0", managementPort: "8080" });
         assert.ok(pulumi.RunError.isInstance(invalid.error));
         assert.match(invalid.error!.message, /archiveKeep = 0: must be a whole number from 1 to 100/);
         assert.match(invalid.error!.message, /managementPort = 8080: clashes with inferencePort/);
         assert.match(invalid.error!.message, /Fix: pulumi config set archiveKeep 3/);
-        assert.deepEqual(invalid.resources!.map((r) => r.type), ["torchserve:index:TorchServeStack"], "only the component, no child");
+        assert.deepEqual(
+            invalid.resources!.map((r) => r.type),
+            ["torchserve:index:TorchServeStack"],
+            "only the component, no child",
+        );
     });
 });

@@ -15,16 +15,23 @@ export const REPO = path.resolve(__dirname, "..", "..", "..", "..");
 /** PATH with the cached tools first; fails with the setup command when they are missing. */
 export function toolPath(): string {
     try {
-        const prefix = execFileSync("bash", [path.join(REPO, "scripts", "tools.sh"), "--path"], { encoding: "utf8" }).trim();
+        const prefix = execFileSync("bash", [path.join(REPO, "scripts", "tools.sh"), "--path"], {
+            encoding: "utf8",
+        }).trim();
         return `${prefix}:${process.env.PATH}`;
     } catch (error) {
-        throw new Error(`the Pulumi CLI, providers and cluster tools are missing: run scripts/tools.sh first (${(error as Error).message})`);
+        throw new Error(
+            `the Pulumi CLI, providers and cluster tools are missing: run scripts/tools.sh first (${(error as Error).message})`,
+        );
     }
 }
 
 /** The Python venv with torch-model-archiver, TorchServe and torch. */
 export function venv(): string {
-    return execFileSync("bash", [path.join(REPO, "scripts", "python-env.sh")], { encoding: "utf8" }).trim().split("\n").pop()!;
+    return execFileSync("bash", [path.join(REPO, "scripts", "python-env.sh")], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .pop()!;
 }
 
 /** A Kubernetes cluster for the suite. */
@@ -44,7 +51,11 @@ export function startCluster(name: string, env: NodeJS.ProcessEnv): Cluster {
         return { kubeconfig: given, stop: () => undefined };
     }
     const script = path.join(REPO, "scripts", "cluster.sh");
-    const out = execFileSync("bash", [script, "up", name], { encoding: "utf8", env, stdio: ["ignore", "pipe", "inherit"] });
+    const out = execFileSync("bash", [script, "up", name], {
+        encoding: "utf8",
+        env,
+        stdio: ["ignore", "pipe", "inherit"],
+    });
     const kubeconfig = out.trim().split("\n").pop()!;
     return { kubeconfig, stop: () => execFileSync("bash", [script, "down", name], { env, stdio: "inherit" }) };
 }

@@ -61,7 +61,10 @@ export class PulumiProject {
     }
 
     async outputs(stack: string): Promise<Record<string, unknown>> {
-        const result = await runOk("pulumi", ["stack", "output", "--json", "--stack", stack], { cwd: this.dir, env: this.env });
+        const result = await runOk("pulumi", ["stack", "output", "--json", "--stack", stack], {
+            cwd: this.dir,
+            env: this.env,
+        });
         return JSON.parse(result.stdout) as Record<string, unknown>;
     }
 }

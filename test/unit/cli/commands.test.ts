@@ -22,7 +22,16 @@ const spec: ArchiveSpec = {
 
 /** What sh really passes to a program for a command line. */
 function wordsAsShellSees(commandLine: string): string[] {
-    const out = execFileSync("sh", ["-c", `for w in ${commandLine}; do printf '%s\\0' "$w"; done`.replace("for w in", "set --").replace("; do printf '%s\\0' \"$w\"; done", "; for w in \"$@\"; do printf '%s\\0' \"$w\"; done")], { encoding: "utf8" });
+    const out = execFileSync(
+        "sh",
+        [
+            "-c",
+            `for w in ${commandLine}; do printf '%s\\0' "$w"; done`
+                .replace("for w in", "set --")
+                .replace("; do printf '%s\\0' \"$w\"; done", '; for w in "$@"; do printf \'%s\\0\' "$w"; done'),
+        ],
+        { encoding: "utf8" },
+    );
     return out.split("\0").slice(0, -1);
 }
 
@@ -34,9 +43,23 @@ describe("command lines", () => {
 
     it("passes every flag of the original archive step, plus the format, to torch-model-archiver", () => {
         assert.deepEqual(archiverArgv(spec, "/stage"), [
-            "--model-name", "demo", "--version", "v2", "--serialized-file", "models/model.pt", "--handler", "handler.py",
-            "--extra-files", "labels.json,index's.bin", "--requirements-file", "requirements.txt",
-            "--export-path", "/stage", "--archive-format", "zip-store", "--force",
+            "--model-name",
+            "demo",
+            "--version",
+            "v2",
+            "--serialized-file",
+            "models/model.pt",
+            "--handler",
+            "handler.py",
+            "--extra-files",
+            "labels.json,index's.bin",
+            "--requirements-file",
+            "requirements.txt",
+            "--export-path",
+            "/stage",
+            "--archive-format",
+            "zip-store",
+            "--force",
         ]);
     });
 
@@ -49,8 +72,10 @@ describe("command lines", () => {
         const words = wordsAsShellSees(archiveCommand("bin/components/cli/archive.js", spec));
         assert.deepEqual(words.slice(0, 4), ["node", "bin/components/cli/archive.js", "--store", "/mnt/model store"]);
         assert.ok(words.includes("index's.bin"));
-        assert.deepEqual(wordsAsShellSees(rotateCommand("r.js", { store: "/s", model: "demo", current: "v2", keep: 3 })),
-            ["node", "r.js", "--store", "/s", "--model", "demo", "--current", "v2", "--keep", "3"]);
+        assert.deepEqual(
+            wordsAsShellSees(rotateCommand("r.js", { store: "/s", model: "demo", current: "v2", keep: 3 })),
+            ["node", "r.js", "--store", "/s", "--model", "demo", "--current", "v2", "--keep", "3"],
+        );
     });
 
     it("refers to the scripts relative to the project directory", () => {
@@ -86,11 +111,17 @@ describe("archive step", () => {
     it("fails with the archiver's exit code and leaves the store unchanged", () => {
         const dir = store();
         fs.writeFileSync(path.join(dir, "demo.v1.mar"), "v1");
-        assert.throws(() => publishArchive({ ...spec, store: dir, archiver: "false" }), /failed with exit code 1; the store and the running Deployment are unchanged/);
+        assert.throws(
+            () => publishArchive({ ...spec, store: dir, archiver: "false" }),
+            /failed with exit code 1; the store and the running Deployment are unchanged/,
+        );
         assert.deepEqual(fs.readdirSync(dir), ["demo.v1.mar"], "no staging leftovers, no partial archive");
     });
 
     it("names the setting when the archiver cannot be found", () => {
-        assert.throws(() => publishArchive({ ...spec, store: store(), archiver: "/no/such/archiver" }), /archiverCommand/);
+        assert.throws(
+            () => publishArchive({ ...spec, store: store(), archiver: "/no/such/archiver" }),
+            /archiverCommand/,
+        );
     });
 });

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { ConfigValidationError, TORCHSERVE_IMAGE_CPU, TORCHSERVE_IMAGE_GPU, TorchServeStackArgs, resolveSettings } from "../../../components/config";
+import {
+    ConfigValidationError,
+    TORCHSERVE_IMAGE_CPU,
+    TORCHSERVE_IMAGE_GPU,
+    TorchServeStackArgs,
+    resolveSettings,
+} from "../../../components/config";
 import { makeModelDir, realFiles } from "../../support/fixtures";
 
 const base = makeModelDir();
@@ -42,13 +48,19 @@ describe("resolveSettings", () => {
     });
 
     it("picks the GPU image when gpus > 0 and installs requirements only when a file is given", () => {
-        const s = resolveSettings({ ...base.args, gpus: 1, requirementsFile: `${base.dir}/requirements.txt` }, realFiles);
+        const s = resolveSettings(
+            { ...base.args, gpus: 1, requirementsFile: `${base.dir}/requirements.txt` },
+            realFiles,
+        );
         assert.equal(s.server.image, TORCHSERVE_IMAGE_GPU);
         assert.equal(s.server.installPyDepPerModel, true);
     });
 
     it("accepts built-in handler names without a file", () => {
-        assert.equal(resolveSettings({ ...base.args, handler: "image_classifier" }, realFiles).model.handler, "image_classifier");
+        assert.equal(
+            resolveSettings({ ...base.args, handler: "image_classifier" }, realFiles).model.handler,
+            "image_classifier",
+        );
     });
 
     // Each case: the overrides, the key the error must name, and a word the problem must contain.
@@ -65,9 +77,24 @@ describe("resolveSettings", () => {
         ["serialized file is a directory", { serializedFile: base.dir }, "serializedFile", /not a file/],
         ["missing handler file", { handler: `${base.dir}/nope.py` }, "handler", /does not exist/],
         ["unknown built-in handler", { handler: "magic_handler" }, "handler", /built-in handler/],
-        ["missing extra file", { extraFiles: [`${base.dir}/labels.json`, `${base.dir}/gone.json`] }, "extraFiles[1]", /does not exist/],
-        ["wildcard in an extra file", { extraFiles: [`${base.dir}/labels.json`, `${base.dir}/l[1].json`] }, "extraFiles[1]", /wildcard/],
-        ["missing requirements file", { requirementsFile: `${base.dir}/req.txt` }, "requirementsFile", /does not exist/],
+        [
+            "missing extra file",
+            { extraFiles: [`${base.dir}/labels.json`, `${base.dir}/gone.json`] },
+            "extraFiles[1]",
+            /does not exist/,
+        ],
+        [
+            "wildcard in an extra file",
+            { extraFiles: [`${base.dir}/labels.json`, `${base.dir}/l[1].json`] },
+            "extraFiles[1]",
+            /wildcard/,
+        ],
+        [
+            "missing requirements file",
+            { requirementsFile: `${base.dir}/req.txt` },
+            "requirementsFile",
+            /does not exist/,
+        ],
         ["tgz archive format", { archiveFormat: "tgz" }, "archiveFormat", /no \.mar file/],
         ["missing model store path", { modelStorePath: "" }, "modelStorePath", /required/],
         ["invalid namespace", { namespace: "ML_Prod" }, "namespace", /namespace/],
@@ -86,12 +113,37 @@ describe("resolveSettings", () => {
         ["min workers above max", { minWorkers: 4, maxWorkers: 2 }, "minWorkers", /larger than maxWorkers/],
         ["bad model store size", { modelStoreSize: "ten gigs" }, "modelStoreSize", /quantity/],
         ["relative host path", { modelStoreHostPath: "data/store" }, "modelStoreHostPath", /absolute/],
-        ["host path with existing claim", { modelStoreHostPath: "/data", modelStoreClaimName: "pvc" }, "modelStoreHostPath", /cannot be combined/],
+        [
+            "host path with existing claim",
+            { modelStoreHostPath: "/data", modelStoreClaimName: "pvc" },
+            "modelStoreHostPath",
+            /cannot be combined/,
+        ],
         ["bad access mode", { modelStoreAccessModes: ["ReadWriteAll"] }, "modelStoreAccessModes", /ReadWriteMany/],
-        ["managed property in extras", { extraProperties: { load_models: "all" } }, "extraProperties.load_models", /rendered by this program/],
-        ["unknown property in extras", { extraProperties: { max_reqest_size: "10" } }, "extraProperties.max_reqest_size", /did you mean max_request_size/],
-        ["multi-line property value", { extraProperties: { allowed_urls: "a\nb" } }, "extraProperties.allowed_urls", /one line/],
-        ["env expansion in property value", { extraProperties: { allowed_urls: "$$URLS$$" } }, "extraProperties.allowed_urls", /\$\$/],
+        [
+            "managed property in extras",
+            { extraProperties: { load_models: "all" } },
+            "extraProperties.load_models",
+            /rendered by this program/,
+        ],
+        [
+            "unknown property in extras",
+            { extraProperties: { max_reqest_size: "10" } },
+            "extraProperties.max_reqest_size",
+            /did you mean max_request_size/,
+        ],
+        [
+            "multi-line property value",
+            { extraProperties: { allowed_urls: "a\nb" } },
+            "extraProperties.allowed_urls",
+            /one line/,
+        ],
+        [
+            "env expansion in property value",
+            { extraProperties: { allowed_urls: "$$URLS$$" } },
+            "extraProperties.allowed_urls",
+            /\$\$/,
+        ],
         ["startup budget too small", { startupTimeoutSeconds: 1 }, "startupTimeoutSeconds", /10 to 3600/],
         ["empty image", { image: " " }, "image", /image reference/],
     ];

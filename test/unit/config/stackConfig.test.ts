@@ -3,7 +3,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { CONFIG_KEYS, ConfigValidationError, DEFAULTS, parseStackConfig, resolveSettings } from "../../../components/config";
+import {
+    CONFIG_KEYS,
+    ConfigValidationError,
+    DEFAULTS,
+    parseStackConfig,
+    resolveSettings,
+} from "../../../components/config";
 import { makeModelDir, realFiles } from "../../support/fixtures";
 
 const projectDir = path.resolve(__dirname, "..", "..", "..", "..");
@@ -24,7 +30,8 @@ function declaredDefaults(): Record<string, string> {
     const raw: Record<string, string> = {};
     for (const [key, declaration] of Object.entries(project.config)) {
         if (declaration.default !== undefined) {
-            raw[`${project.name}:${key}`] = typeof declaration.default === "string" ? declaration.default : JSON.stringify(declaration.default);
+            raw[`${project.name}:${key}`] =
+                typeof declaration.default === "string" ? declaration.default : JSON.stringify(declaration.default);
         }
     }
     return raw;
@@ -32,7 +39,18 @@ function declaredDefaults(): Record<string, string> {
 
 describe("stack config", () => {
     it("reads typed values and defaults the namespace to the stack name", () => {
-        const args = parseStackConfig({ ...required, "torchserve-stack:archiveKeep": "5", "torchserve-stack:maxSurge": "25%", "torchserve-stack:exposeMetrics": "true", "torchserve-stack:extraFiles": "[\"a.json\"]", "kubernetes:context": "ignored" }, "torchserve-stack", "staging");
+        const args = parseStackConfig(
+            {
+                ...required,
+                "torchserve-stack:archiveKeep": "5",
+                "torchserve-stack:maxSurge": "25%",
+                "torchserve-stack:exposeMetrics": "true",
+                "torchserve-stack:extraFiles": '["a.json"]',
+                "kubernetes:context": "ignored",
+            },
+            "torchserve-stack",
+            "staging",
+        );
         assert.equal(args.namespace, "staging");
         assert.equal(args.archiveKeep, 5);
         assert.equal(args.maxSurge, "25%");
@@ -49,7 +67,9 @@ describe("stack config", () => {
 
     it("declares every key in Pulumi.yaml with a type and a description (extraProperties excepted: no map type)", () => {
         const declared = Object.keys(project.config).sort();
-        const known = Object.keys(CONFIG_KEYS).filter((k) => k !== "extraProperties").sort();
+        const known = Object.keys(CONFIG_KEYS)
+            .filter((k) => k !== "extraProperties")
+            .sort();
         assert.deepEqual(declared, known);
         for (const [key, declaration] of Object.entries(project.config)) {
             assert.ok(["string", "integer", "boolean", "array"].includes(declaration.type), key);
@@ -58,31 +78,58 @@ describe("stack config", () => {
     });
 
     it("has Pulumi.yaml defaults that mean exactly the code's defaults", () => {
-        const withDefaults = resolveSettings(parseStackConfig({ ...declaredDefaults(), ...required }, project.name, "dev"), realFiles);
+        const withDefaults = resolveSettings(
+            parseStackConfig({ ...declaredDefaults(), ...required }, project.name, "dev"),
+            realFiles,
+        );
         const withoutDefaults = resolveSettings(parseStackConfig(required, project.name, "dev"), realFiles);
         assert.deepEqual(withDefaults, withoutDefaults);
     });
 
-    it("declares in Pulumi.yaml, key by key, the default DEFAULTS holds (\"\" and auto: unset)", () => {
+    it('declares in Pulumi.yaml, key by key, the default DEFAULTS holds ("" and auto: unset)', () => {
         for (const [key, declaration] of Object.entries(project.config)) {
             if (declaration.default === undefined) {
                 continue;
             }
-            const text = typeof declaration.default === "string" ? declaration.default : JSON.stringify(declaration.default);
-            const parsed = parseStackConfig({ ...required, [`${project.name}:${key}`]: text }, project.name, "dev") as unknown as Record<string, unknown>;
+            const text =
+                typeof declaration.default === "string" ? declaration.default : JSON.stringify(declaration.default);
+            const parsed = parseStackConfig(
+                { ...required, [`${project.name}:${key}`]: text },
+                project.name,
+                "dev",
+            ) as unknown as Record<string, unknown>;
             const expected = key === "namespace" ? "dev" : (DEFAULTS as Record<string, unknown>)[key];
             assert.deepEqual(parsed[key], expected, key);
         }
-        const declaredWithDefault = Object.keys(project.config).filter((key) => project.config[key].default !== undefined);
-        assert.deepEqual(Object.keys(DEFAULTS).filter((key) => key !== "extraProperties" && !declaredWithDefault.includes(key)), [], "every default is declared");
+        const declaredWithDefault = Object.keys(project.config).filter(
+            (key) => project.config[key].default !== undefined,
+        );
+        assert.deepEqual(
+            Object.keys(DEFAULTS).filter((key) => key !== "extraProperties" && !declaredWithDefault.includes(key)),
+            [],
+            "every default is declared",
+        );
     });
 
     it("quotes DEFAULTS in README's configuration table", () => {
         const readme = fs.readFileSync(path.join(projectDir, "README.md"), "utf8");
-        const shown = (value: unknown) => (Array.isArray(value) ? `[${value.join(", ")}]` : typeof value === "object" ? JSON.stringify(value) : String(value));
+        const shown = (value: unknown) =>
+            Array.isArray(value)
+                ? `[${value.join(", ")}]`
+                : typeof value === "object"
+                  ? JSON.stringify(value)
+                  : String(value);
         const checked: string[] = [];
         for (const line of readme.split("\n").filter((l) => /^\| `[a-zA-Z]+`/.test(l))) {
-            const [keys, defaults] = line.split("|").slice(1, 3).map((cell) => cell.trim().split(" / ").map((part) => part.replace(/`/g, "")));
+            const [keys, defaults] = line
+                .split("|")
+                .slice(1, 3)
+                .map((cell) =>
+                    cell
+                        .trim()
+                        .split(" / ")
+                        .map((part) => part.replace(/`/g, "")),
+                );
             keys.forEach((key, i) => {
                 if (key in DEFAULTS && defaults.length === keys.length) {
                     assert.equal(defaults[i], shown((DEFAULTS as Record<string, unknown>)[key]), key);
@@ -101,7 +148,17 @@ describe("stack config", () => {
 
     it("rejects unknown keys with a did-you-mean, and wrong types, by key", () => {
         try {
-            parseStackConfig({ ...required, "torchserve-stack:archiveKep": "3", "torchserve-stack:replicas": "two", "torchserve-stack:tokenAuth": "yes", "torchserve-stack:extraFiles": "a.json" }, project.name, "dev");
+            parseStackConfig(
+                {
+                    ...required,
+                    "torchserve-stack:archiveKep": "3",
+                    "torchserve-stack:replicas": "two",
+                    "torchserve-stack:tokenAuth": "yes",
+                    "torchserve-stack:extraFiles": "a.json",
+                },
+                project.name,
+                "dev",
+            );
             assert.fail("expected an error");
         } catch (error) {
             assert.ok(error instanceof ConfigValidationError);

@@ -8,7 +8,10 @@ const fixture = makeModelDir();
 
 describe("model-store claim and volume", () => {
     it("binds the claim to a static hostPath volume named after the namespace, retained", () => {
-        const settings = resolveSettings({ ...fixture.args, modelStoreHostPath: "/data/store", modelStoreSize: "5Gi" }, realFiles);
+        const settings = resolveSettings(
+            { ...fixture.args, modelStoreHostPath: "/data/store", modelStoreSize: "5Gi" },
+            realFiles,
+        );
         const volume = buildModelStoreVolume(settings)!;
         assert.equal(volume.name, "ml-dev-torchserve-model-store");
         assert.equal(volume.spec.persistentVolumeReclaimPolicy, "Retain");
@@ -16,7 +19,12 @@ describe("model-store claim and volume", () => {
         const claim = buildModelStoreClaim(settings, volume.name) as any;
         assert.equal(claim.name, "torchserve-model-store");
         assert.deepEqual(claim.annotations, {}, "waits for Bound: the volume is there");
-        assert.deepEqual(claim.spec, { accessModes: ["ReadWriteMany"], resources: { requests: { storage: "5Gi" } }, storageClassName: "", volumeName: volume.name });
+        assert.deepEqual(claim.spec, {
+            accessModes: ["ReadWriteMany"],
+            resources: { requests: { storage: "5Gi" } },
+            storageClassName: "",
+            volumeName: volume.name,
+        });
     });
 
     it("provisions the claim dynamically without blocking on Bound when there is no hostPath", () => {

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildDeploymentSpec, buildPodSpec, modelReadyCommand, podLabels, selectorLabels, torchServeArgs } from "../../../components/kubernetes";
+import {
+    buildDeploymentSpec,
+    buildPodSpec,
+    modelReadyCommand,
+    podLabels,
+    selectorLabels,
+    torchServeArgs,
+} from "../../../components/kubernetes";
 import { resolveSettings } from "../../../components/config";
 import { makeModelDir, realFiles } from "../../support/fixtures";
 
@@ -25,7 +32,10 @@ describe("pod spec", () => {
         for (const [key, value] of Object.entries(spec.selector.matchLabels)) {
             assert.equal(spec.template.metadata.labels[key], value, "selector matches the template");
         }
-        assert.ok(!("app.kubernetes.io/version" in spec.selector.matchLabels), "a version bump must not change the selector");
+        assert.ok(
+            !("app.kubernetes.io/version" in spec.selector.matchLabels),
+            "a version bump must not change the selector",
+        );
     });
 
     it("runs torchserve in the foreground without config snapshots, bypassing the image entrypoint", () => {
@@ -33,11 +43,23 @@ describe("pod spec", () => {
         assert.deepEqual(container.args, torchServeArgs());
         assert.ok(container.args.includes("--foreground"));
         assert.ok(container.args.includes("--ncs"));
-        assert.deepEqual(container.args.slice(-4), ["--model-store", "/home/model-server/model-store", "--ts-config", "/home/model-server/config/config.properties"]);
+        assert.deepEqual(container.args.slice(-4), [
+            "--model-store",
+            "/home/model-server/model-store",
+            "--ts-config",
+            "/home/model-server/config/config.properties",
+        ]);
     });
 
     it("names the three ports the Services target", () => {
-        assert.deepEqual(container.ports.map((p: any) => [p.name, p.containerPort]), [["ts", 8080], ["ts-management", 8081], ["ts-metrics", 8082]]);
+        assert.deepEqual(
+            container.ports.map((p: any) => [p.name, p.containerPort]),
+            [
+                ["ts", 8080],
+                ["ts-management", 8081],
+                ["ts-metrics", 8082],
+            ],
+        );
     });
 
     it("gates startup and readiness on the model's workers being READY, and liveness on /ping", () => {
@@ -65,8 +87,14 @@ describe("pod spec", () => {
     });
 
     it("sets requests and limits, and a GPU limit only when asked", () => {
-        assert.deepEqual(container.resources, { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "4Gi" } });
-        const gpuPod = buildPodSpec({ ...input, settings: resolveSettings({ ...fixture.args, gpus: 2 }, realFiles) }) as any;
+        assert.deepEqual(container.resources, {
+            requests: { cpu: "1", memory: "1Gi" },
+            limits: { cpu: "1", memory: "4Gi" },
+        });
+        const gpuPod = buildPodSpec({
+            ...input,
+            settings: resolveSettings({ ...fixture.args, gpus: 2 }, realFiles),
+        }) as any;
         assert.equal(gpuPod.containers[0].resources.limits["nvidia.com/gpu"], "2");
         assert.match(gpuPod.containers[0].image, /-gpu$/);
     });
@@ -89,7 +117,10 @@ describe("pod spec", () => {
 
     it("changes only the version label on a version bump", () => {
         const next = buildDeploymentSpec({ ...input, version: "v8" }) as any;
-        assert.deepEqual({ ...next, template: { ...next.template, metadata: {} } }, { ...spec, template: { ...spec.template, metadata: {} } });
+        assert.deepEqual(
+            { ...next, template: { ...next.template, metadata: {} } },
+            { ...spec, template: { ...spec.template, metadata: {} } },
+        );
         assert.deepEqual(next.template.metadata.labels, podLabels("torchserve", "v8"));
     });
 });

@@ -12,7 +12,6 @@ function tempFile(content: string): string {
     return file;
 }
 
-
 describe("content hashing", () => {
     it("hashes file content like sha256sum", () => {
         const file = tempFile("hello");
@@ -27,12 +26,59 @@ describe("content hashing", () => {
         const cache = new FileHashCache();
         const a = tempFile("A");
         const b = tempFile("B");
-        const base = fingerprintArtifacts([{ role: "serialized-file", file: a }, { role: "extra-file", file: b }], ["format=zip-store"], cache);
-        assert.equal(fingerprintArtifacts([{ role: "extra-file", file: b }, { role: "serialized-file", file: a }], ["format=zip-store"], cache), base);
-        assert.notEqual(fingerprintArtifacts([{ role: "serialized-file", file: b }, { role: "extra-file", file: a }], ["format=zip-store"], cache), base);
-        assert.notEqual(fingerprintArtifacts([{ role: "serialized-file", file: a }, { role: "extra-file", file: b }], ["format=default"], cache), base);
+        const base = fingerprintArtifacts(
+            [
+                { role: "serialized-file", file: a },
+                { role: "extra-file", file: b },
+            ],
+            ["format=zip-store"],
+            cache,
+        );
+        assert.equal(
+            fingerprintArtifacts(
+                [
+                    { role: "extra-file", file: b },
+                    { role: "serialized-file", file: a },
+                ],
+                ["format=zip-store"],
+                cache,
+            ),
+            base,
+        );
+        assert.notEqual(
+            fingerprintArtifacts(
+                [
+                    { role: "serialized-file", file: b },
+                    { role: "extra-file", file: a },
+                ],
+                ["format=zip-store"],
+                cache,
+            ),
+            base,
+        );
+        assert.notEqual(
+            fingerprintArtifacts(
+                [
+                    { role: "serialized-file", file: a },
+                    { role: "extra-file", file: b },
+                ],
+                ["format=default"],
+                cache,
+            ),
+            base,
+        );
         fs.writeFileSync(a, "A2");
-        assert.notEqual(fingerprintArtifacts([{ role: "serialized-file", file: a }, { role: "extra-file", file: b }], ["format=zip-store"], cache), base);
+        assert.notEqual(
+            fingerprintArtifacts(
+                [
+                    { role: "serialized-file", file: a },
+                    { role: "extra-file", file: b },
+                ],
+                ["format=zip-store"],
+                cache,
+            ),
+            base,
+        );
     });
 
     it("does not re-read an unchanged file, and re-reads a changed one, across cache instances", () => {

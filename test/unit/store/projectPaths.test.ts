@@ -30,7 +30,10 @@ describe("project paths", () => {
     });
 
     it("falls back to the start directory when no Pulumi.yaml is above it", () => {
-        assert.equal(findProjectDir("/a/b", () => false), "/a/b");
+        assert.equal(
+            findProjectDir("/a/b", () => false),
+            "/a/b",
+        );
     });
 
     it("rebases relative paths from the project directory onto the working directory, and keeps absolute ones", () => {
@@ -53,9 +56,19 @@ describe("project paths", () => {
         assert.deepEqual(moved.extraFiles, ["../labels.json", "/abs/index.json"]);
         assert.equal(moved.requirementsFile, "../requirements.txt");
         assert.equal(moved.storePath, "/mnt/model-store");
-        assert.equal(rebaseModelPaths({ ...model, handler: "image_classifier" }, "/repo", "/repo/bin").handler, "image_classifier");
+        assert.equal(
+            rebaseModelPaths({ ...model, handler: "image_classifier" }, "/repo", "/repo/bin").handler,
+            "image_classifier",
+        );
         assert.equal(moved.archiverCommand, "torch-model-archiver", "a bare command is looked up on PATH");
-        assert.equal(rebaseModelPaths({ ...model, archiverCommand: ".venv/bin/torch-model-archiver" }, "/repo", "/repo/bin").archiverCommand, "../.venv/bin/torch-model-archiver");
-        assert.equal(rebaseModelPaths({ ...model, requirementsFile: undefined }, "/repo", "/repo/bin").requirementsFile, undefined);
+        assert.equal(
+            rebaseModelPaths({ ...model, archiverCommand: ".venv/bin/torch-model-archiver" }, "/repo", "/repo/bin")
+                .archiverCommand,
+            "../.venv/bin/torch-model-archiver",
+        );
+        assert.equal(
+            rebaseModelPaths({ ...model, requirementsFile: undefined }, "/repo", "/repo/bin").requirementsFile,
+            undefined,
+        );
     });
 });

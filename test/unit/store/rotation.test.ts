@@ -63,8 +63,17 @@ function makeStore(model: string, versions: string[], others: string[] = []): st
 
 describe("model store on disk", () => {
     it("lists only this model's archives, not similarly named models or other files", () => {
-        const store = makeStore("demo", ["v1", "v2"], ["demo_v0.mar", "demo2.v1.mar", "demo-x.v1.mar", "notes.txt", "backup/demo.v0.mar", "demo.v3.mar.partial"]);
-        assert.deepEqual(listArchives(store, "demo").map((a) => a.version).sort(), ["v1", "v2"]);
+        const store = makeStore(
+            "demo",
+            ["v1", "v2"],
+            ["demo_v0.mar", "demo2.v1.mar", "demo-x.v1.mar", "notes.txt", "backup/demo.v0.mar", "demo.v3.mar.partial"],
+        );
+        assert.deepEqual(
+            listArchives(store, "demo")
+                .map((a) => a.version)
+                .sort(),
+            ["v1", "v2"],
+        );
         assert.equal(locateArchive(store, "demo", "v0"), "backup");
         assert.equal(locateArchive(store, "demo", "v2"), "store");
         assert.equal(locateArchive(store, "demo", "v9"), "absent");
@@ -79,9 +88,23 @@ describe("model store on disk", () => {
         const store = makeStore("demo", ["v1", "v2", "v3", "v4", "v5"], others);
         const plan = rotateStore({ store, model: "demo", current: "v5", keep: 3 });
         assert.deepEqual(plan.keep, ["v5", "v4", "v3"]);
-        assert.deepEqual(fs.readdirSync(store).filter((f) => f.startsWith("demo.")).sort(), ["demo.v3.mar", "demo.v4.mar", "demo.v5.mar"]);
-        assert.deepEqual(fs.readdirSync(path.join(store, "backup")).sort(), ["demo.v1.mar", "demo.v1.mar.1", "demo.v2.mar"]);
-        assert.equal(fs.readFileSync(path.join(store, "backup", "demo.v1.mar"), "utf8"), "not ours", "the older backup survives");
+        assert.deepEqual(
+            fs
+                .readdirSync(store)
+                .filter((f) => f.startsWith("demo."))
+                .sort(),
+            ["demo.v3.mar", "demo.v4.mar", "demo.v5.mar"],
+        );
+        assert.deepEqual(fs.readdirSync(path.join(store, "backup")).sort(), [
+            "demo.v1.mar",
+            "demo.v1.mar.1",
+            "demo.v2.mar",
+        ]);
+        assert.equal(
+            fs.readFileSync(path.join(store, "backup", "demo.v1.mar"), "utf8"),
+            "not ours",
+            "the older backup survives",
+        );
         assert.equal(fs.readFileSync(path.join(store, "backup", "demo.v1.mar.1"), "utf8"), "demo:v1");
         for (const other of others.filter((o) => !o.startsWith("backup/"))) {
             assert.ok(fs.existsSync(path.join(store, other)), `${other} untouched`);

@@ -10,10 +10,17 @@ import { makeModelDir, realFiles } from "../../support/fixtures";
 import { parseJavaProperties, parseNaivePython } from "../../support/javaProperties";
 
 const fixture = makeModelDir();
-const settings = resolveSettings({
-    ...fixture.args,
-    extraProperties: { max_request_size: "104857600", allowed_urls: "file://.*", cors_allowed_origin: "https://a.example:8443" },
-}, realFiles);
+const settings = resolveSettings(
+    {
+        ...fixture.args,
+        extraProperties: {
+            max_request_size: "104857600",
+            allowed_urls: "file://.*",
+            cors_allowed_origin: "https://a.example:8443",
+        },
+    },
+    realFiles,
+);
 const input = { modelName: "demo", versions: ["v3", "v2", "v1"], server: settings.server };
 const javaSource = path.join(__dirname, "..", "..", "..", "..", "test", "support", "java", "LoadProperties.java");
 
@@ -42,7 +49,10 @@ describe("config.properties rendering", () => {
 
     it("loads exactly the kept versions as one stable model, the deployed one as default", () => {
         assert.equal(expected.load_models, "demo.v3.mar,demo.v2.mar,demo.v1.mar");
-        const models = JSON.parse(expected.models) as Record<string, Record<string, { defaultVersion: boolean; marName: string }>>;
+        const models = JSON.parse(expected.models) as Record<
+            string,
+            Record<string, { defaultVersion: boolean; marName: string }>
+        >;
         assert.deepEqual(Object.keys(models), ["demo"]);
         assert.deepEqual(Object.keys(models.demo).sort(), ["v1", "v2", "v3"]);
         assert.equal(models.demo.v3.defaultVersion, true);
@@ -69,7 +79,10 @@ describe("config.properties rendering", () => {
 
     it("is deterministic and changes when a setting changes", () => {
         assert.equal(renderConfigProperties(input), text);
-        const other = resolveSettings({ ...fixture.args, jobQueueSize: 50, extraProperties: settings.server.extraProperties }, realFiles);
+        const other = resolveSettings(
+            { ...fixture.args, jobQueueSize: 50, extraProperties: settings.server.extraProperties },
+            realFiles,
+        );
         assert.notEqual(renderConfigProperties({ ...input, server: other.server }), text);
     });
 
