@@ -45,7 +45,7 @@ export interface TorchServeStackHost {
     readonly files?: FileChecks;
     /** Hash cache for artifact fingerprints. Default: `~/.cache/torchserve-stack/file-hashes.json`. */
     readonly hashCache?: FileHashCache;
-    /** Where relative config paths start. Default: the nearest directory with Pulumi.yaml at or above the working directory. */
+    /** Where relative config paths start. Default: the nearest directory with Pulumi.yaml at or above the work dir. */
     readonly projectDir?: string;
 }
 
@@ -105,8 +105,10 @@ export class TorchServeStack extends pulumi.ComponentResource {
         if (!fs.existsSync(model.storePath)) {
             // Expected on a first deploy; elsewhere it usually means the store volume is not mounted here.
             pulumi.log.warn(
-                `modelStorePath ${settings.model.storePath} does not exist: planned as an empty store (only this version loaded). ` +
-                    "On a first deploy the archive step creates it; otherwise mount the model-store volume there before preview or up.",
+                `modelStorePath ${settings.model.storePath} does not exist: ` +
+                    "planned as an empty store (only this version loaded). " +
+                    "On a first deploy the archive step creates it; " +
+                    "otherwise mount the model-store volume there before preview or up.",
                 this,
             );
         }
@@ -211,7 +213,9 @@ export class TorchServeStack extends pulumi.ComponentResource {
         this.deploymentName = deployment.metadata.name;
         this.serviceName = service.metadata.name;
         this.internalServiceName = internalServiceResource.metadata.name;
-        this.predictionUrl = pulumi.interpolate`http://${service.metadata.name}.${namespace}.svc:${settings.server.ports.inference}/predictions/${model.name}`;
+        const port = settings.server.ports.inference;
+        const endpoint = pulumi.interpolate`${service.metadata.name}.${namespace}.svc:${port}`;
+        this.predictionUrl = pulumi.interpolate`http://${endpoint}/predictions/${model.name}`;
         this.registerOutputs({
             version: this.version,
             fingerprint: this.fingerprint,

@@ -60,7 +60,8 @@ export function publishArchive(spec: ArchiveSpec): string {
     const where = locateArchive(spec.store, spec.model, spec.version);
     if (where === "store") {
         log(
-            `${file} already exists; reusing it (a version is never rebuilt: set a new modelVersion to publish new files)`,
+            `${file} already exists; reusing it ` +
+                "(a version is never rebuilt: set a new modelVersion to publish new files)",
         );
     } else if (where === "backup") {
         fs.renameSync(path.join(spec.store, BACKUP_DIR, file), target);
@@ -89,12 +90,14 @@ function buildArchive(spec: ArchiveSpec, target: string): void {
         });
         if (result.error) {
             throw new Error(
-                `could not run ${spec.archiver}: ${result.error.message} (set archiverCommand to the torch-model-archiver executable)`,
+                `could not run ${spec.archiver}: ${result.error.message} ` +
+                    "(set archiverCommand to the torch-model-archiver executable)",
             );
         }
         if (result.status !== 0) {
             throw new Error(
-                `${spec.archiver} failed with exit code ${result.status}; the store and the running Deployment are unchanged`,
+                `${spec.archiver} failed with exit code ${result.status}; ` +
+                    "the store and the running Deployment are unchanged",
             );
         }
         const built = path.join(staging, `${spec.model}.mar`);

@@ -39,12 +39,23 @@ export function formatProblems(problems: readonly ConfigProblem[]): string {
         return `  ${i + 1}. ${p.key} = ${shown}: ${p.problem}\n     Fix: ${p.fix}`;
     });
     const noun = problems.length === 1 ? "problem" : "problems";
-    return `torchserve-stack configuration has ${problems.length} ${noun}; nothing was deployed or deleted:\n${lines.join("\n")}`;
+    const summary = `torchserve-stack configuration has ${problems.length} ${noun}; nothing was deployed or deleted:`;
+    return `${summary}\n${lines.join("\n")}`;
 }
 
 /** The fix that sets one stack config key: `pulumi config set <key> <value>`. */
 export function setCommand(key: string, value: string): string {
     return `pulumi config set ${key} ${value}`;
+}
+
+/** The fix that sets one entry of a list or map key: `pulumi config set --path '<path>' <value>`. */
+export function setPathCommand(path: string, value: string): string {
+    return `pulumi config set --path '${path}' ${value}`;
+}
+
+/** The " (did you mean X?)" tail of an unknown-key problem; empty without a close match. */
+export function didYouMean(hint: string | undefined): string {
+    return hint ? ` (did you mean ${hint}?)` : "";
 }
 
 /** Collects problems while a builder validates its input. */

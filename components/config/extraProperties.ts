@@ -4,7 +4,7 @@
  * split into those this program renders itself (refused here, with the stack
  * config key to set instead) and those a user may add.
  */
-import { ProblemList } from "./errors";
+import { ProblemList, didYouMean, setPathCommand } from "./errors";
 import { closestMatch } from "./validators";
 
 /** Keys the program renders, with the stack config key that controls each. */
@@ -86,7 +86,10 @@ export const EXTRA_PROPERTY_KEYS: readonly string[] = [
     "workflow_store",
 ];
 
-/** Adds a problem for every entry that is not a TorchServe key a user may set, or whose value the parsers would read differently. */
+/**
+ * Adds a problem for every entry that is not a TorchServe key a user may set,
+ * or whose value the two config.properties parsers would read differently.
+ */
 export function validateExtraProperties(extra: Readonly<Record<string, string>>, problems: ProblemList): void {
     if (typeof extra !== "object" || extra === null || Array.isArray(extra)) {
         problems.add({
@@ -99,7 +102,7 @@ export function validateExtraProperties(extra: Readonly<Record<string, string>>,
     }
     for (const [name, value] of Object.entries(extra)) {
         const key = `extraProperties.${name}`;
-        const fixFor = (v: string) => `pulumi config set --path '${key}' ${v}`;
+        const fixFor = (v: string) => setPathCommand(key, v);
         if (name in MANAGED_PROPERTY_KEYS) {
             problems.add({
                 key,
@@ -114,7 +117,7 @@ export function validateExtraProperties(extra: Readonly<Record<string, string>>,
             problems.add({
                 key,
                 value,
-                problem: `${name} is not a TorchServe 0.12 config.properties key${hint ? ` (did you mean ${hint}?)` : ""}`,
+                problem: `${name} is not a TorchServe 0.12 config.properties key${didYouMean(hint)}`,
                 fix: hint
                     ? `pulumi config rm --path '${key}' and set extraProperties.${hint}`
                     : `pulumi config rm --path '${key}'`,
@@ -133,7 +136,8 @@ export function validateExtraProperties(extra: Readonly<Record<string, string>>,
                 key,
                 value,
                 problem:
-                    "must be one line of printable ASCII without backslashes (Java and Python parse config.properties differently otherwise)",
+                    "must be one line of printable ASCII without backslashes (Java and Python parse " +
+                    "config.properties differently otherwise)",
                 fix: fixFor("VALUE"),
             });
         } else if (text !== text.trim()) {

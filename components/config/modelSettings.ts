@@ -4,7 +4,7 @@
  * is mounted on the machine that runs `pulumi up`.
  */
 import { DEFAULTS } from "./defaults";
-import { ProblemList, setCommand as set } from "./errors";
+import { ProblemList, setCommand as set, setPathCommand as setPath } from "./errors";
 import { ARCHIVE_FORMATS, ArchiveFormat, TorchServeStackArgs } from "./stackArgs";
 import { isIntInRange, isLabelValue, isModelName } from "./validators";
 
@@ -55,7 +55,8 @@ export function resolveModel(args: TorchServeStackArgs, files: FileChecks, probl
             key: "modelName",
             value: args.modelName,
             problem:
-                "may only use letters, digits, '_' and '-' (no dots), starting with a letter or digit, at most 64 characters",
+                "may only use letters, digits, '_' and '-' (no dots), starting with a letter or digit, at most 64 " +
+                "characters",
             fix: set(
                 "modelName",
                 args.modelName.replace(/[^A-Za-z0-9_-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "model",
@@ -67,8 +68,11 @@ export function resolveModel(args: TorchServeStackArgs, files: FileChecks, probl
             key: "modelVersion",
             value: args.modelVersion,
             problem:
-                "must be a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
-            fix: `${set("modelVersion", "2026-11-24.1")}, or remove it to use a content hash: pulumi config rm modelVersion`,
+                "must be a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and " +
+                "ending with a letter or digit",
+            fix:
+                `${set("modelVersion", "2026-11-24.1")}, ` +
+                "or remove it to use a content hash: pulumi config rm modelVersion",
         });
     }
 
@@ -80,7 +84,9 @@ export function resolveModel(args: TorchServeStackArgs, files: FileChecks, probl
                 key,
                 value: file,
                 problem: `${what} does not exist or is not a file`,
-                fix: `write the file first, or point ${key} at it: ${set(key, "path/to/file")} (relative paths start at the project directory)`,
+                fix:
+                    `write the file first, or point ${key} at it: ${set(key, "path/to/file")} ` +
+                    "(relative paths start at the project directory)",
             });
         }
     };
@@ -113,14 +119,15 @@ export function resolveModel(args: TorchServeStackArgs, files: FileChecks, probl
                     key: `extraFiles[${i}]`,
                     value: file,
                     problem: "does not exist or is not a file",
-                    fix: `create it or remove it from the list: pulumi config set --path 'extraFiles[${i}]' path/to/file`,
+                    fix: `create it or remove it from the list: ${setPath(`extraFiles[${i}]`, "path/to/file")}`,
                 });
             } else if (/[,*?[\]]/.test(file)) {
                 problems.add({
                     key: `extraFiles[${i}]`,
                     value: file,
                     problem:
-                        "contains a comma or a wildcard character (* ? [ ]), which torch-model-archiver's --extra-files treats as a separator or a pattern",
+                        "contains a comma or a wildcard character (* ? [ ]), which torch-model-archiver's " +
+                        "--extra-files treats as a separator or a pattern",
                     fix: "rename the file without those characters",
                 });
             }
@@ -134,7 +141,9 @@ export function resolveModel(args: TorchServeStackArgs, files: FileChecks, probl
         problems.add({
             key: "archiveFormat",
             value: archiveFormat,
-            problem: `must be one of ${ARCHIVE_FORMATS.join(", ")} (tgz and no-archive produce no .mar file, so versions could not be kept and rotated)`,
+            problem:
+                `must be one of ${ARCHIVE_FORMATS.join(", ")} ` +
+                "(tgz and no-archive produce no .mar file, so versions could not be kept and rotated)",
             fix: set("archiveFormat", DEFAULTS.archiveFormat),
         });
     }
@@ -161,7 +170,8 @@ export function resolveModel(args: TorchServeStackArgs, files: FileChecks, probl
             key: "modelStorePath",
             value: args.modelStorePath,
             problem:
-                "is required: the local path where the model-store volume is mounted on the machine that runs pulumi up",
+                "is required: the local path where the model-store volume is mounted on the machine that runs " +
+                "pulumi up",
             fix: set("modelStorePath", "/mnt/model-store"),
         });
     }

@@ -169,7 +169,9 @@ function resolvePorts(args: TorchServeStackArgs, problems: ProblemList): ServerS
                 key,
                 value: port,
                 problem: `clashes with ${seen.get(port)}`,
-                fix: `give each of inferencePort, managementPort and metricsPort its own port, e.g. ${set(key, String(port + 1))}`,
+                fix:
+                    "give each of inferencePort, managementPort and metricsPort its own port, " +
+                    `e.g. ${set(key, String(port + 1))}`,
             });
         } else {
             seen.set(port, key);

@@ -36,7 +36,8 @@ export function resolveSettings(args: TorchServeStackArgs, files: FileChecks): S
             key: "namespace",
             value: namespace,
             problem:
-                "is not a valid Kubernetes namespace (lowercase letters, digits and '-', at most 63, starting and ending alphanumeric)",
+                "is not a valid Kubernetes namespace (lowercase letters, digits and '-', at most 63, starting and " +
+                "ending alphanumeric)",
             fix: set("namespace", "ml-staging"),
         });
     }
@@ -47,7 +48,8 @@ export function resolveSettings(args: TorchServeStackArgs, files: FileChecks): S
             key: "appName",
             value: appName,
             problem:
-                "must start with a letter, use lowercase letters, digits and '-', and be at most 40 characters (it prefixes Service and claim names)",
+                "must start with a letter, use lowercase letters, digits and '-', and be at most 40 characters (it " +
+                "prefixes Service and claim names)",
             fix: set("appName", DEFAULTS.appName),
         });
     }

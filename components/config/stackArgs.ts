@@ -12,7 +12,7 @@
  */
 export interface TorchServeStackArgs {
     // ---- Namespace and naming -------------------------------------------
-    /** Kubernetes namespace of this stack; every object of the stack lives in it. From stack config: the stack name when unset. */
+    /** Kubernetes namespace of this stack; every object of the stack lives in it (the stack name if unset). */
     readonly namespace: string;
     /** Create the Namespace too (it is kept, not deleted, on destroy). */
     readonly createNamespace?: boolean;
@@ -43,7 +43,10 @@ export interface TorchServeStackArgs {
     readonly archiveKeep?: number;
     /** The archiver executable. A name is looked up on PATH. */
     readonly archiverCommand?: string;
-    /** Where the model-store volume is mounted on the machine that runs `pulumi up` (absolute, or relative to the project directory). */
+    /**
+     * Where the model-store volume is mounted on the machine that runs `pulumi up`
+     * (absolute, or relative to the project directory).
+     */
     readonly modelStorePath: string;
 
     // ---- Model-store volume -----------------------------------------------
@@ -97,7 +100,10 @@ export interface TorchServeStackArgs {
     readonly responseTimeoutSeconds?: number;
     /** `job_queue_size`. */
     readonly jobQueueSize?: number;
-    /** `install_py_dep_per_model` (pip in the pod at load). Unset: true when `requirementsFile` is set ({@link defaultInstallPyDepPerModel}). */
+    /**
+     * `install_py_dep_per_model` (pip in the pod at load).
+     * Unset: true when `requirementsFile` is set ({@link defaultInstallPyDepPerModel}).
+     */
     readonly installPyDepPerModel?: boolean;
     /** Keep TorchServe token authorization on (then probes use TCP checks). */
     readonly tokenAuth?: boolean;

@@ -4,7 +4,7 @@
  * wrong types reported by key, together, before anything is built.
  */
 import { TorchServeStackArgs } from "./stackArgs";
-import { ConfigProblem, ConfigValidationError } from "./errors";
+import { ConfigProblem, ConfigValidationError, didYouMean, setPathCommand } from "./errors";
 import { shellQuote } from "./shellQuote";
 import { closestMatch } from "./validators";
 
@@ -90,7 +90,7 @@ export function parseStackConfig(
             problems.push({
                 key,
                 value: text,
-                problem: `is not a torchserve-stack config key${hint ? ` (did you mean ${hint}?)` : ""}`,
+                problem: `is not a torchserve-stack config key${didYouMean(hint)}`,
                 fix: hint
                     ? `pulumi config rm ${key} && pulumi config set ${hint} ${shellQuote(text)}`
                     : `pulumi config rm ${key} (README.md lists every key)`,
@@ -147,7 +147,7 @@ function parseValue(key: string, kind: Kind, text: string): Parsed {
                           key,
                           value: text,
                           problem: "must be a list of strings",
-                          fix: `pulumi config set --path '${key}[0]' VALUE`,
+                          fix: setPathCommand(`${key}[0]`, "VALUE"),
                       },
                   };
         }
@@ -160,7 +160,7 @@ function parseValue(key: string, kind: Kind, text: string): Parsed {
                           key,
                           value: text,
                           problem: "must be a map of keys to values",
-                          fix: `pulumi config set --path '${key}.NAME' VALUE`,
+                          fix: setPathCommand(`${key}.NAME`, "VALUE"),
                       },
                   };
         }

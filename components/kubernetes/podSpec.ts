@@ -86,7 +86,8 @@ export function buildPodSpec(input: DeploymentInput): k8s.types.input.core.v1.Po
             {
                 name: "torchserve",
                 image: server.image,
-                // Bypass the image entrypoint: it ends in `tail -f /dev/null`, which keeps a dead server's container alive.
+                // Bypass the image entrypoint: it ends in `tail -f /dev/null`,
+                // which keeps a dead server's container alive.
                 command: ["torchserve"],
                 args: torchServeArgs(),
                 ports: [

@@ -32,7 +32,8 @@ export function modelReadyCommand(settings: Settings): string[] {
         "k='key_file.json'",
         "os.path.exists(k) and q.add_header('Authorization','Bearer '+json.load(open(k))['management']['key'])",
         "v=json.load(r.urlopen(q,timeout=4))",
-        "sys.exit(0 if v and all(len(m['workers'])>=m['minWorkers'] and all(w['status']=='READY' for w in m['workers']) for m in v) else 1)",
+        "sys.exit(0 if v and all(len(m['workers'])>=m['minWorkers'] and " +
+            "all(w['status']=='READY' for w in m['workers']) for m in v) else 1)",
     ].join(";");
     return ["python", "-c", script];
 }

@@ -28,20 +28,35 @@ const base = {
 async function deploy(
     config: Record<string, string>,
     stack = "dev",
-): Promise<{ resources?: Recorded[]; error?: Error }> {
+): Promise<{ resources?: Recorded[]; error?: Error; outputs?: Record<string, unknown> }> {
     const run = await MockRun.start(
         stack,
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`torchserve-stack:${k}`, v])),
     );
     let error: Error | undefined;
+    let outputs: Record<string, unknown> | undefined;
     try {
         const args = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
-        new TorchServeStack(args.appName ?? DEFAULTS.appName, args, {}, host);
+        const stack = new TorchServeStack(args.appName ?? DEFAULTS.appName, args, {}, host);
+        outputs = await valueOf(
+            pulumi.all({
+                namespace: stack.namespace,
+                claimName: stack.claimName,
+                deploymentName: stack.deploymentName,
+                serviceName: stack.serviceName,
+                internalServiceName: stack.internalServiceName,
+                predictionUrl: stack.predictionUrl,
+            }),
+        );
     } catch (caught) {
         error = caught as Error;
     }
     const resources = await run.finish();
-    return error ? { error, resources } : { resources };
+    return error ? { error, resources } : { resources, outputs };
+}
+
+function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply(resolve));
 }
 
 async function resourcesOf(config: Record<string, string>, stack = "dev"): Promise<Recorded[]> {
@@ -105,6 +120,18 @@ describe("TorchServeStack under mocks", () => {
                 "torchserve-service",
             ],
         );
+    });
+
+    it("gives the names and the in-cluster prediction URL as outputs", async () => {
+        const { outputs } = await deploy({ ...base, modelVersion: "v1", namespace: "ml-a" });
+        assert.deepEqual(outputs, {
+            namespace: "ml-a",
+            claimName: "torchserve-model-store",
+            deploymentName: "torchserve",
+            serviceName: "torchserve",
+            internalServiceName: "torchserve-internal",
+            predictionUrl: "http://torchserve.ml-a.svc:8080/predictions/demo",
+        });
     });
 
     it("puts every namespaced object in the stack's namespace (the stack name by default)", () => {

@@ -22,6 +22,7 @@ export function toolPath(): string {
     } catch (error) {
         throw new Error(
             `the Pulumi CLI, providers and cluster tools are missing: run scripts/tools.sh first (${(error as Error).message})`,
+            { cause: error },
         );
     }
 }
