@@ -61,6 +61,15 @@ describe("end to end on a real API server", () => {
         return result.stdout;
     }
 
+    /** A config error reaches the user as its message alone: no stack trace, no dump of the error object. */
+    function assertOnlyTheMessage(output: string): void {
+        assert.match(output, /torchserve-stack configuration has \d+ problems?; nothing was deployed or deleted:/);
+        assert.match(output, /^\s+Fix: /m);
+        assert.doesNotMatch(output, /^\s+at /m, `a stack trace in:\n${output}`);
+        assert.doesNotMatch(output, /unhandled exception/i, `reported as an unhandled exception:\n${output}`);
+        assert.doesNotMatch(output, /problems: \[/, `the error object dumped:\n${output}`);
+    }
+
     async function deployment(ns: string): Promise<any> {
         return kube.json(["get", "deployment", "torchserve", "-n", ns]);
     }
@@ -68,7 +77,7 @@ describe("end to end on a real API server", () => {
     before(async () => {
         const path0 = toolPath();
         pythonEnv = venv();
-        cluster = startCluster("e2e", { ...process.env, PATH: path0 });
+        cluster = startCluster(`e2e-${process.pid}`, { ...process.env, PATH: path0 });
         env = testEnv(cluster.kubeconfig, path.join(pythonEnv, "bin"));
         kube = new Kube(env);
         project = new PulumiProject(env);
@@ -231,6 +240,7 @@ describe("end to end on a real API server", () => {
             missing.stdout + missing.stderr,
             /handler = ".*missing_handler\.py": the handler file does not exist/,
         );
+        assertOnlyTheMessage(missing.stdout + missing.stderr);
 
         // The real archiver failing while the step runs (here: an archiver release that rejects an option).
         const failingArchiver = path.join(work, "torch-model-archiver-incompatible");
@@ -264,6 +274,21 @@ describe("end to end on a real API server", () => {
             0,
             `back on the deployed config, nothing is pending:\n${recovered.stdout}${recovered.stderr}`,
         );
+    });
+
+    it("reports an unknown config key at preview with its message only, naming the key it meant", async () => {
+        const current = { ...stackConfig("e2e-a", storeA, "v4", 3), jobQueueSize: 50 };
+        await project.setConfig("a", { ...current, modelVerson: "v5" });
+        const preview = await project.preview("a");
+        await project.setConfig("a", { ...current, modelVerson: undefined });
+        assert.notEqual(preview.code, 0);
+        const output = preview.stdout + preview.stderr;
+        assert.match(
+            output,
+            /modelVerson = "v5": is not a torchserve-stack config key \(did you mean modelVersion\?\)/,
+        );
+        assertOnlyTheMessage(output);
+        console.log(`pulumi preview with an unknown config key:\n${output.trim()}`);
     });
 
     it("rolls back to v1 from backup/ without losing any archive", async () => {

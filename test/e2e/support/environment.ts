@@ -44,7 +44,9 @@ export interface Cluster {
 /**
  * The cluster named by E2E_KUBECONFIG (a kubeconfig path: your kind or real cluster), else a local
  * kwok cluster started now. An ambient KUBECONFIG is deliberately not used: running the tests must
- * not deploy into whatever cluster the shell happens to point at.
+ * not deploy into whatever cluster the shell happens to point at. Give each run its own `name`
+ * (suites pass one with their process id): `cluster.sh up` reuses a running cluster of that name
+ * and `stop` removes it, so a shared name would stop another run's cluster.
  */
 export function startCluster(name: string, env: NodeJS.ProcessEnv): Cluster {
     const given = process.env.E2E_KUBECONFIG;
@@ -52,13 +54,20 @@ export function startCluster(name: string, env: NodeJS.ProcessEnv): Cluster {
         return { kubeconfig: given, stop: () => undefined };
     }
     const script = path.join(REPO, "scripts", "cluster.sh");
-    const out = execFileSync("bash", [script, "up", name], {
-        encoding: "utf8",
-        env,
-        stdio: ["ignore", "pipe", "inherit"],
-    });
-    const kubeconfig = out.trim().split("\n").pop()!;
-    return { kubeconfig, stop: () => execFileSync("bash", [script, "down", name], { env, stdio: "inherit" }) };
+    const stop = () => execFileSync("bash", [script, "down", name], { env, stdio: "inherit" });
+    let out: string;
+    try {
+        out = execFileSync("bash", [script, "up", name], {
+            encoding: "utf8",
+            env,
+            stdio: ["ignore", "pipe", "inherit"],
+        });
+    } catch (error) {
+        // A cluster that never became ready still has its processes running.
+        stop();
+        throw error;
+    }
+    return { kubeconfig: out.trim().split("\n").pop()!, stop };
 }
 
 /** The plugin cache where scripts/tools.sh installed the providers (`pulumi plugin install --file`). */
