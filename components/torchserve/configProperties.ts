@@ -6,7 +6,7 @@
 import { ServerSettings } from "../config";
 import { archiveFileName } from "../store";
 
-/** Where the pod sees the model store and the config (see podSpec.ts). */
+/** Where the pod sees the model store and the config (kubernetes/podSpec.ts mounts them there). */
 export const CONTAINER_MODEL_STORE = "/home/model-server/model-store";
 export const CONTAINER_CONFIG_DIR = "/home/model-server/config";
 export const CONFIG_FILE_NAME = "config.properties";
