@@ -4,10 +4,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { TorchServeStack } from "./components/torchServeStack";
-import { parseStackConfig } from "./components/stackConfig";
+import { DEFAULTS, parseStackConfig } from "./components/config";
 
 const args = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
-const torchserve = new TorchServeStack(args.appName ?? "torchserve", args);
+const torchserve = new TorchServeStack(args.appName ?? DEFAULTS.appName, args);
 
 export const namespace = torchserve.namespace;
 export const modelName = torchserve.settings.model.name;

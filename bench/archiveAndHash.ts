@@ -7,7 +7,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { publishArchive } from "../components/cli/archive";
-import { FileHashCache, sha256OfFile } from "../components/version";
+import { FileHashCache, sha256OfFile } from "../components/store";
 import { row, sh, sideBySide, time } from "./measure";
 
 /** Writes `mib` MiB of random bytes (weights compress about as badly). */
@@ -24,7 +24,13 @@ export function makeModelFile(file: string, mib: number): void {
     }
 }
 
-export async function benchArchive(work: string, model: string, handler: string, archiver: string, runs: number): Promise<string[]> {
+export async function benchArchive(
+    work: string,
+    model: string,
+    handler: string,
+    archiver: string,
+    runs: number,
+): Promise<string[]> {
     const out = path.join(work, "out");
     const fresh = () => {
         fs.rmSync(out, { recursive: true, force: true });
@@ -32,24 +38,48 @@ export async function benchArchive(work: string, model: string, handler: string,
     };
     const archive = (format: string) => () => {
         fresh();
-        sh(archiver, ["--model-name", "bench", "--version", "1", "--serialized-file", model, "--handler", handler, "--export-path", out, "--archive-format", format, "-f"]);
+        sh(archiver, [
+            "--model-name",
+            "bench",
+            "--version",
+            "1",
+            "--serialized-file",
+            model,
+            "--handler",
+            handler,
+            "--export-path",
+            out,
+            "--archive-format",
+            format,
+            "-f",
+        ]);
     };
     let version = 0;
-    const medians = await sideBySide({
-        "cp (floor)": () => {
-            fresh();
-            sh("cp", [model, path.join(out, "model.pt")]);
+    const medians = await sideBySide(
+        {
+            "cp (floor)": () => {
+                fresh();
+                sh("cp", [model, path.join(out, "model.pt")]);
+            },
+            "archiver zip-store": archive("zip-store"),
+            "archiver default (deflate)": archive("default"),
+            "archiver tgz": archive("tgz"),
+            "archiver no-archive": archive("no-archive"),
+            // The product's archive step: archiver (zip-store) + rename into the store + touch.
+            "archive step (zip-store)": () =>
+                publishArchive({
+                    store: path.join(work, "store"),
+                    model: "bench",
+                    version: `v${++version}`,
+                    archiver,
+                    serializedFile: model,
+                    handler,
+                    extraFiles: [],
+                    archiveFormat: "zip-store",
+                }),
         },
-        "archiver zip-store": archive("zip-store"),
-        "archiver default (deflate)": archive("default"),
-        "archiver tgz": archive("tgz"),
-        "archiver no-archive": archive("no-archive"),
-        // The product's archive step: archiver (zip-store) + rename into the store + touch.
-        "archive step (zip-store)": () => publishArchive({
-            store: path.join(work, "store"), model: "bench", version: `v${++version}`, archiver,
-            serializedFile: model, handler, extraFiles: [], archiveFormat: "zip-store",
-        }),
-    }, runs);
+        runs,
+    );
     fs.rmSync(path.join(work, "store"), { recursive: true, force: true });
     fs.rmSync(out, { recursive: true, force: true });
     const floor = medians["cp (floor)"];
@@ -66,21 +96,26 @@ export async function benchHash(work: string, model: string, runs: number): Prom
     warm.hashFile(model);
     warm.save();
     let rereads = 0;
-    const medians = await sideBySide({
-        "sha256sum (floor)": () => sh("sha256sum", [model]),
-        "full hash (sha256OfFile)": () => sha256OfFile(model),
-        "unchanged re-run (cached)": () => {
-            const cache = new FileHashCache(cacheFile);
-            cache.hashFile(model);
-            rereads += cache.reads;
+    const medians = await sideBySide(
+        {
+            "sha256sum (floor)": () => sh("sha256sum", [model]),
+            "full hash (sha256OfFile)": () => sha256OfFile(model),
+            "unchanged re-run (cached)": () => {
+                const cache = new FileHashCache(cacheFile);
+                cache.hashFile(model);
+                rereads += cache.reads;
+            },
         },
-    }, runs);
+        runs,
+    );
     const floor = medians["sha256sum (floor)"];
     const full = medians["full hash (sha256OfFile)"];
     return [
         "| version hashing | median s | × sha256sum | % of a full hash |",
         "| --- | --- | --- | --- |",
-        ...Object.entries(medians).map(([name, seconds]) => row([name, seconds, seconds / floor, `${((seconds / full) * 100).toFixed(3)}%`])),
+        ...Object.entries(medians).map(([name, seconds]) =>
+            row([name, seconds, seconds / floor, `${((seconds / full) * 100).toFixed(3)}%`]),
+        ),
         "",
         `Unchanged re-runs read the file ${rereads} times in ${runs} runs.`,
     ];

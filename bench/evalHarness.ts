@@ -9,10 +9,21 @@ import * as pulumi from "@pulumi/pulumi";
 async function main(): Promise<void> {
     const { dir, count } = JSON.parse(process.argv[2]) as { dir: string; count: number };
     const start = performance.now();
-    await pulumi.runtime.setMocks({
-        newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, metadata: { ...args.inputs.metadata, name: args.inputs.metadata?.name ?? `${args.name}-x` } } }),
-        call: () => ({}),
-    }, "torchserve-stack", "bench", true);
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => ({
+                id: `${args.name}-id`,
+                state: {
+                    ...args.inputs,
+                    metadata: { ...args.inputs.metadata, name: args.inputs.metadata?.name ?? `${args.name}-x` },
+                },
+            }),
+            call: () => ({}),
+        },
+        "torchserve-stack",
+        "bench",
+        true,
+    );
     const { TorchServeStack } = await import("../components/torchServeStack");
     for (let i = 0; i < count; i++) {
         const model = path.join(dir, `model-${i}`);

@@ -15,7 +15,11 @@ export async function time(fn: () => unknown): Promise<number> {
 }
 
 /** Runs a command and throws with its output when it fails. */
-export function sh(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+export function sh(
+    command: string,
+    args: readonly string[],
+    options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): string {
     const result = spawnSync(command, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, ...options });
     if (result.status !== 0) {
         throw new Error(`${command} ${args.join(" ")} exited ${result.status}: ${result.stderr || result.stdout}`);
@@ -27,7 +31,10 @@ export function sh(command: string, args: readonly string[], options: { cwd?: st
  * Measures each case `runs` times, interleaved round by round so drift in the
  * machine's load hits every case alike; returns the medians in seconds.
  */
-export async function sideBySide(cases: Readonly<Record<string, () => unknown>>, runs: number): Promise<Record<string, number>> {
+export async function sideBySide(
+    cases: Readonly<Record<string, () => unknown>>,
+    runs: number,
+): Promise<Record<string, number>> {
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
     for (let round = 0; round < runs; round++) {
         for (const [name, fn] of Object.entries(cases)) {

@@ -11,7 +11,12 @@ function evaluate(dir: string, count: number, cacheDir: string): number {
     return Number(out.slice(out.lastIndexOf("@@SECONDS@@") + "@@SECONDS@@".length).trim());
 }
 
-export function benchProgramEvaluation(work: string, counts: readonly number[], modelMib: number, runs: number): string[] {
+export function benchProgramEvaluation(
+    work: string,
+    counts: readonly number[],
+    modelMib: number,
+    runs: number,
+): string[] {
     const max = Math.max(...counts);
     for (let i = 0; i < max; i++) {
         const model = path.join(work, `model-${i}`);

@@ -6,7 +6,10 @@ import { median, row } from "./measure";
 
 export async function benchStartup(work: string, runs: number): Promise<string[]> {
     const pythonEnv = venv();
-    const lines = ["| loaded versions | start to ready, median s | min s | max s | startup probe budget s |", "| --- | --- | --- | --- | --- |"];
+    const lines = [
+        "| loaded versions | start to ready, median s | min s | max s | startup probe budget s |",
+        "| --- | --- | --- | --- | --- |",
+    ];
     for (const count of [1, 3]) {
         const store = path.join(work, `store-${count}`);
         let settings = await localSettings(store);

@@ -1,27 +1,58 @@
+/**
+ * The component: wiring only. It validates the args, plans what to deploy with
+ * the pure builders of config/, store/, torchserve/, kubernetes/ and cli/, and
+ * creates the resources in order. Children's names and parents are part of
+ * every existing stack's state: changing one needs an alias.
+ */
 import * as fs from "node:fs";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { TorchServeStackArgs } from "./args";
-import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./commands";
-import { CONFIG_FILE_NAME, renderConfigProperties } from "./configProperties";
-import { isRegularFile } from "./files";
-import { listArchives } from "./modelStore";
-import { buildDeploymentSpec, selectorLabels } from "./podSpec";
-import { findProjectDir, rebaseModelPaths, resolveFromProject } from "./projectPaths";
-import { planRotation } from "./rotation";
-import { buildInferenceServiceSpec, buildInternalServiceSpec, scrapeAnnotations } from "./serviceSpec";
-import { FileChecks, ModelSettings, Settings, isHandlerFile, resolveSettings } from "./settings";
-import { Artifact, FileHashCache, defaultHashCacheFile, fingerprintArtifacts, versionFromFingerprint } from "./version";
+import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./cli";
+import { FileChecks, Settings, TorchServeStackArgs, resolveSettings } from "./config";
+import {
+    buildDeploymentSpec,
+    buildModelStoreClaim,
+    buildModelStoreVolume,
+    inferenceService,
+    internalService,
+    objectNames,
+    selectorLabels,
+} from "./kubernetes";
+import {
+    FileHashCache,
+    archiveSettingsOf,
+    artifactsOf,
+    defaultHashCacheFile,
+    findProjectDir,
+    fingerprintArtifacts,
+    isRegularFile,
+    listArchives,
+    planRotation,
+    rebaseModelPaths,
+    resolveFromProject,
+    versionFromFingerprint,
+} from "./store";
+import { CONFIG_FILE_NAME, renderConfigProperties } from "./torchserve";
 
-/** Extra knobs for tests and embedders; the defaults are what a stack uses. */
-export interface TorchServeStackOptions extends pulumi.ComponentResourceOptions {
-    /** File checks used by validation. Default: the real file system. */
+/**
+ * What the component reads from the machine that runs `pulumi up`. Tests and
+ * embedders replace parts of it; a stack uses the defaults. Kept apart from
+ * the resource options, which go to Pulumi.
+ */
+export interface TorchServeStackHost {
+    /** File checks used by validation. Default: the real file system, relative paths from the project directory. */
     readonly files?: FileChecks;
     /** Hash cache for artifact fingerprints. Default: `~/.cache/torchserve-stack/file-hashes.json`. */
     readonly hashCache?: FileHashCache;
-    /** Where relative config paths start. Default: the nearest directory with Pulumi.yaml at or above the working directory. */
+    /** Where relative config paths start. Default: the nearest directory with Pulumi.yaml at or above the work dir. */
     readonly projectDir?: string;
+}
+
+/** The model-store claim the pods mount, and what must exist before anything uses it. */
+interface ModelStoreClaim {
+    readonly claimName: pulumi.Output<string>;
+    readonly dependsOn: pulumi.Resource[];
 }
 
 /**
@@ -50,81 +81,141 @@ export class TorchServeStack extends pulumi.ComponentResource {
     /** In-cluster URL of the stable prediction endpoint. */
     public readonly predictionUrl: pulumi.Output<string>;
 
-    constructor(name: string, args: TorchServeStackArgs, opts: TorchServeStackOptions = {}) {
+    constructor(
+        name: string,
+        args: TorchServeStackArgs,
+        opts: pulumi.ComponentResourceOptions = {},
+        host: TorchServeStackHost = {},
+    ) {
         super("torchserve:index:TorchServeStack", name, {}, opts);
         // The engine runs the program and the commands in this directory (the program's, bin/).
         const workDir = process.cwd();
-        const projectDir = opts.projectDir ?? findProjectDir(workDir);
-        const files = opts.files ?? { isFile: (file: string) => isRegularFile(resolveFromProject(projectDir, file)) };
+        const projectDir = host.projectDir ?? findProjectDir(workDir);
+        const files = host.files ?? { isFile: (file: string) => isRegularFile(resolveFromProject(projectDir, file)) };
         const settings = resolveSettings(args, files);
         this.settings = settings;
         // The settings keep the paths as configured (errors and outputs quote them); the steps get them rebased.
         const model = rebaseModelPaths(settings.model, projectDir, workDir);
 
-        const hashCache = opts.hashCache ?? new FileHashCache(defaultHashCacheFile());
+        const hashCache = host.hashCache ?? new FileHashCache(defaultHashCacheFile());
         this.fingerprint = fingerprintArtifacts(artifactsOf(model), archiveSettingsOf(model), hashCache);
         hashCache.save();
         this.version = settings.model.explicitVersion ?? versionFromFingerprint(this.fingerprint);
 
         if (!fs.existsSync(model.storePath)) {
             // Expected on a first deploy; elsewhere it usually means the store volume is not mounted here.
-            pulumi.log.warn(`modelStorePath ${settings.model.storePath} does not exist: planned as an empty store (only this version loaded). `
-                + "On a first deploy the archive step creates it; otherwise mount the model-store volume there before preview or up.", this);
+            pulumi.log.warn(
+                `modelStorePath ${settings.model.storePath} does not exist: ` +
+                    "planned as an empty store (only this version loaded). " +
+                    "On a first deploy the archive step creates it; " +
+                    "otherwise mount the model-store volume there before preview or up.",
+                this,
+            );
         }
         // Planned from the store as it is now; the rotation step applies the same plan after the rollout.
         this.loadedVersions = planRotation(listArchives(model.storePath, model.name), this.version, model.keep).keep;
-        this.configProperties = renderConfigProperties({ modelName: model.name, versions: this.loadedVersions, server: settings.server });
+        this.configProperties = renderConfigProperties({
+            modelName: model.name,
+            versions: this.loadedVersions,
+            server: settings.server,
+        });
 
         const namespaceResource = settings.createNamespace
-            ? new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: settings.namespace } }, { parent: this, retainOnDelete: true })
+            ? new k8s.core.v1.Namespace(
+                  `${name}-namespace`,
+                  { metadata: { name: settings.namespace } },
+                  { parent: this, retainOnDelete: true },
+              )
             : undefined;
         const namespace = namespaceResource ? namespaceResource.metadata.name : pulumi.output(settings.namespace);
         const inNamespace = { parent: this, dependsOn: namespaceResource ? [namespaceResource] : [] };
         const labels = selectorLabels(settings.appName);
 
-        const claimName = this.modelStoreClaim(name, settings, namespace, inNamespace);
+        const store = this.modelStoreClaim(name, settings, namespace, inNamespace);
 
-        const archive = new command.local.Command(`${name}-archive`, {
-            // No `dir`: the provider runs commands in workDir, and an absolute path here would
-            // differ between checkouts and show as a change.
-            create: archiveCommand(scriptPath(workDir, "archive"), archiveSpec(model, this.version)),
-            triggers: [this.version, this.fingerprint],
-        }, { parent: this, dependsOn: claimName.resources });
+        const archive = new command.local.Command(
+            `${name}-archive`,
+            {
+                // No `dir`: the provider runs commands in workDir, and an absolute path here would
+                // differ between checkouts and show as a change.
+                create: archiveCommand(scriptPath(workDir, "archive"), archiveSpec(model, this.version)),
+                triggers: [this.version, this.fingerprint],
+            },
+            { parent: this, dependsOn: store.dependsOn },
+        );
 
         // After the archive step too: a failed archive leaves no new config behind.
-        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, {
-            metadata: { namespace, labels },
-            immutable: true,
-            data: { [CONFIG_FILE_NAME]: this.configProperties },
-        }, { ...inNamespace, dependsOn: [archive, ...inNamespace.dependsOn] });
+        const configMap = new k8s.core.v1.ConfigMap(
+            `${name}-config`,
+            {
+                metadata: { namespace, labels },
+                immutable: true,
+                data: { [CONFIG_FILE_NAME]: this.configProperties },
+            },
+            { ...inNamespace, dependsOn: [archive, ...inNamespace.dependsOn] },
+        );
 
         const rolloutTimeout = `${settings.server.rolloutTimeoutMinutes}m`;
-        const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
-            metadata: { name: settings.appName, namespace, labels },
-            spec: buildDeploymentSpec({ settings, version: this.version, configMapName: configMap.metadata.name, claimName: claimName.name }),
-        }, { parent: this, dependsOn: [archive, ...inNamespace.dependsOn], customTimeouts: { create: rolloutTimeout, update: rolloutTimeout } });
+        const deployment = new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            {
+                metadata: { name: objectNames(settings).deployment, namespace, labels },
+                spec: buildDeploymentSpec({
+                    settings,
+                    version: this.version,
+                    configMapName: configMap.metadata.name,
+                    claimName: store.claimName,
+                }),
+            },
+            {
+                parent: this,
+                dependsOn: [archive, ...inNamespace.dependsOn],
+                customTimeouts: { create: rolloutTimeout, update: rolloutTimeout },
+            },
+        );
 
-        new command.local.Command(`${name}-rotate`, {
-            create: rotateCommand(scriptPath(workDir, "rotate"), { store: model.storePath, model: model.name, current: this.version, keep: model.keep }),
-            triggers: [this.version, model.keep],
-        }, { parent: this, dependsOn: [deployment] });
+        new command.local.Command(
+            `${name}-rotate`,
+            {
+                create: rotateCommand(scriptPath(workDir, "rotate"), {
+                    store: model.storePath,
+                    model: model.name,
+                    current: this.version,
+                    keep: model.keep,
+                }),
+                triggers: [this.version, model.keep],
+            },
+            { parent: this, dependsOn: [deployment] },
+        );
 
-        const service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata: { name: settings.appName, namespace, labels, annotations: settings.service.exposeMetrics ? scrapeAnnotations(settings) : {} },
-            spec: buildInferenceServiceSpec(settings),
-        }, inNamespace);
-        const internalService = new k8s.core.v1.Service(`${name}-internal-service`, {
-            metadata: { name: `${settings.appName}-internal`, namespace, labels, annotations: settings.service.exposeMetrics ? {} : scrapeAnnotations(settings) },
-            spec: buildInternalServiceSpec(settings),
-        }, inNamespace);
+        const inference = inferenceService(settings);
+        const service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: { name: inference.name, namespace, labels, annotations: inference.annotations },
+                spec: inference.spec,
+            },
+            inNamespace,
+        );
+        const internal = internalService(settings);
+        const internalServiceResource = new k8s.core.v1.Service(
+            `${name}-internal-service`,
+            {
+                metadata: { name: internal.name, namespace, labels, annotations: internal.annotations },
+                spec: internal.spec,
+            },
+            inNamespace,
+        );
 
         this.namespace = namespace;
-        this.claimName = claimName.name;
+        this.claimName = store.claimName;
         this.configMapName = configMap.metadata.name;
         this.deploymentName = deployment.metadata.name;
         this.serviceName = service.metadata.name;
-        this.internalServiceName = internalService.metadata.name;
-        this.predictionUrl = pulumi.interpolate`http://${service.metadata.name}.${namespace}.svc:${settings.server.ports.inference}/predictions/${model.name}`;
+        this.internalServiceName = internalServiceResource.metadata.name;
+        const port = settings.server.ports.inference;
+        const endpoint = pulumi.interpolate`${service.metadata.name}.${namespace}.svc:${port}`;
+        this.predictionUrl = pulumi.interpolate`http://${endpoint}/predictions/${model.name}`;
         this.registerOutputs({
             version: this.version,
             fingerprint: this.fingerprint,
@@ -141,68 +232,40 @@ export class TorchServeStack extends pulumi.ComponentResource {
 
     /**
      * The model-store claim: an existing one, or a created one (optionally
-     * bound to a static hostPath volume). Created volumes are protected and
-     * retained on delete: losing the store loses every model.
+     * bound to a static hostPath volume), protected and retained on delete.
      */
     private modelStoreClaim(
-        name: string, settings: Settings, namespace: pulumi.Output<string>,
+        name: string,
+        settings: Settings,
+        namespace: pulumi.Output<string>,
         inNamespace: { parent: pulumi.Resource; dependsOn: pulumi.Resource[] },
-    ): { name: pulumi.Output<string>; resources: pulumi.Resource[] } {
+    ): ModelStoreClaim {
         const store = settings.store;
         if (store.existingClaimName) {
-            return { name: pulumi.output(store.existingClaimName), resources: [] };
+            return { claimName: pulumi.output(store.existingClaimName), dependsOn: [] };
         }
-        const claimName = `${settings.appName}-model-store`;
         const keep = { protect: store.protect, retainOnDelete: true };
-        let volume: k8s.core.v1.PersistentVolume | undefined;
-        if (store.hostPath) {
-            volume = new k8s.core.v1.PersistentVolume(`${name}-model-store-volume`, {
-                // Cluster-scoped: the namespace in the name keeps stacks apart.
-                metadata: { name: `${settings.namespace}-${claimName}`, labels: selectorLabels(settings.appName) },
-                spec: {
-                    capacity: { storage: store.size },
-                    accessModes: [...store.accessModes],
-                    persistentVolumeReclaimPolicy: "Retain",
-                    storageClassName: "",
-                    hostPath: { path: store.hostPath, type: "DirectoryOrCreate" },
-                    claimRef: { namespace: settings.namespace, name: claimName },
-                },
-            }, { ...inNamespace, ...keep });
-        }
-        const claim = new k8s.core.v1.PersistentVolumeClaim(`${name}-model-store`, {
-            metadata: {
-                name: claimName,
-                namespace,
-                labels: selectorLabels(settings.appName),
-                // A dynamically provisioned claim may wait for its first pod (WaitForFirstConsumer),
-                // which comes after it: do not block on Bound then.
-                annotations: volume ? {} : { "pulumi.com/skipAwait": "true" },
+        const labels = selectorLabels(settings.appName);
+        const volumeParts = buildModelStoreVolume(settings);
+        const volume = volumeParts
+            ? new k8s.core.v1.PersistentVolume(
+                  `${name}-model-store-volume`,
+                  {
+                      metadata: { name: volumeParts.name, labels },
+                      spec: volumeParts.spec,
+                  },
+                  { ...inNamespace, ...keep },
+              )
+            : undefined;
+        const claimParts = buildModelStoreClaim(settings, volume?.metadata.name);
+        const claim = new k8s.core.v1.PersistentVolumeClaim(
+            `${name}-model-store`,
+            {
+                metadata: { name: claimParts.name, namespace, labels, annotations: claimParts.annotations },
+                spec: claimParts.spec,
             },
-            spec: {
-                accessModes: [...store.accessModes],
-                resources: { requests: { storage: store.size } },
-                ...(volume ? { storageClassName: "", volumeName: volume.metadata.name } : {}),
-                ...(!volume && store.storageClass !== undefined ? { storageClassName: store.storageClass } : {}),
-            },
-        }, { ...inNamespace, ...keep, dependsOn: [...inNamespace.dependsOn, ...(volume ? [volume] : [])] });
-        return { name: claim.metadata.name, resources: volume ? [claim, volume] : [claim] };
+            { ...inNamespace, ...keep, dependsOn: [...inNamespace.dependsOn, ...(volume ? [volume] : [])] },
+        );
+        return { claimName: claim.metadata.name, dependsOn: volume ? [claim, volume] : [claim] };
     }
-}
-
-/** The archive's input files, each with its role. */
-export function artifactsOf(model: ModelSettings): Artifact[] {
-    const artifacts: Artifact[] = [{ role: "serialized-file", file: model.serializedFile }];
-    if (isHandlerFile(model.handler)) {
-        artifacts.push({ role: "handler", file: model.handler });
-    }
-    model.extraFiles.forEach((file) => artifacts.push({ role: "extra-file", file }));
-    if (model.requirementsFile) {
-        artifacts.push({ role: "requirements-file", file: model.requirementsFile });
-    }
-    return artifacts;
-}
-
-/** Settings that change the archive's bytes besides the files. */
-export function archiveSettingsOf(model: ModelSettings): string[] {
-    return [`model=${model.name}`, `format=${model.archiveFormat}`, ...(isHandlerFile(model.handler) ? [] : [`handler=${model.handler}`])];
 }

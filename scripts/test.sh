@@ -6,8 +6,9 @@
 # Installs what the tests need, each cached outside the repo and reused:
 # Node 22, the Pulumi CLI and providers, a local Kubernetes control plane
 # (scripts/tools.sh) and the TorchServe/archiver/torch venv
-# (scripts/python-env.sh). Then builds and runs the suites with node's test
-# runner, one file at a time (the end-to-end suites share one machine).
+# (scripts/python-env.sh). Then lints (npm run lint: prettier --check and
+# eslint), builds and runs the suites with node's test runner, one file at a
+# time (the end-to-end suites share one machine).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -32,6 +33,8 @@ step "python venv (cached): scripts/python-env.sh"
 bash scripts/python-env.sh >/dev/null
 step "node $(node --version), npm ci"
 npm ci --no-audit --no-fund --loglevel=error
+step "lint: npm run lint (prettier --check, eslint)"
+npm run --silent lint
 npm run --silent build
 step "running: ${suites[*]}"
 node --test --test-concurrency=1 --test-reporter=spec "${patterns[@]}"

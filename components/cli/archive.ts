@@ -11,9 +11,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { ArchiveSpec, archiverArgv } from "../commands";
-import { locateArchive } from "../modelStore";
-import { BACKUP_DIR, archiveFileName } from "../rotation";
+import { ArchiveSpec, archiverArgv } from "./commands";
+import { BACKUP_DIR, archiveFileName, locateArchive } from "../store";
 import { runStep, stepLogger } from "./step";
 
 const log = stepLogger("archive");
@@ -22,9 +21,14 @@ function parseSpec(argv: string[]): ArchiveSpec {
     const { values } = parseArgs({
         args: argv,
         options: {
-            store: { type: "string" }, model: { type: "string" }, version: { type: "string" },
-            archiver: { type: "string" }, "serialized-file": { type: "string" }, handler: { type: "string" },
-            "extra-file": { type: "string", multiple: true }, "requirements-file": { type: "string" },
+            store: { type: "string" },
+            model: { type: "string" },
+            version: { type: "string" },
+            archiver: { type: "string" },
+            "serialized-file": { type: "string" },
+            handler: { type: "string" },
+            "extra-file": { type: "string", multiple: true },
+            "requirements-file": { type: "string" },
             "archive-format": { type: "string" },
         },
         strict: true,
@@ -36,9 +40,15 @@ function parseSpec(argv: string[]): ArchiveSpec {
         }
     }
     return {
-        store: values.store!, model: values.model!, version: values.version!, archiver: values.archiver!,
-        serializedFile: values["serialized-file"]!, handler: values.handler!, extraFiles: values["extra-file"] ?? [],
-        requirementsFile: values["requirements-file"], archiveFormat: values["archive-format"]!,
+        store: values.store!,
+        model: values.model!,
+        version: values.version!,
+        archiver: values.archiver!,
+        serializedFile: values["serialized-file"]!,
+        handler: values.handler!,
+        extraFiles: values["extra-file"] ?? [],
+        requirementsFile: values["requirements-file"],
+        archiveFormat: values["archive-format"]!,
     };
 }
 
@@ -49,7 +59,10 @@ export function publishArchive(spec: ArchiveSpec): string {
     fs.mkdirSync(spec.store, { recursive: true });
     const where = locateArchive(spec.store, spec.model, spec.version);
     if (where === "store") {
-        log(`${file} already exists; reusing it (a version is never rebuilt: set a new modelVersion to publish new files)`);
+        log(
+            `${file} already exists; reusing it ` +
+                "(a version is never rebuilt: set a new modelVersion to publish new files)",
+        );
     } else if (where === "backup") {
         fs.renameSync(path.join(spec.store, BACKUP_DIR, file), target);
         log(`restored ${file} from ${BACKUP_DIR}/`);
@@ -71,12 +84,21 @@ function buildArchive(spec: ArchiveSpec, target: string): void {
     try {
         const argv = archiverArgv(spec, staging);
         log(`running ${spec.archiver} ${argv.join(" ")}`);
-        const result = spawnSync(spec.archiver, argv, { stdio: "inherit", env: { ...process.env, TMPDIR: scratch, TEMP: scratch, TMP: scratch } });
+        const result = spawnSync(spec.archiver, argv, {
+            stdio: "inherit",
+            env: { ...process.env, TMPDIR: scratch, TEMP: scratch, TMP: scratch },
+        });
         if (result.error) {
-            throw new Error(`could not run ${spec.archiver}: ${result.error.message} (set archiverCommand to the torch-model-archiver executable)`);
+            throw new Error(
+                `could not run ${spec.archiver}: ${result.error.message} ` +
+                    "(set archiverCommand to the torch-model-archiver executable)",
+            );
         }
         if (result.status !== 0) {
-            throw new Error(`${spec.archiver} failed with exit code ${result.status}; the store and the running Deployment are unchanged`);
+            throw new Error(
+                `${spec.archiver} failed with exit code ${result.status}; ` +
+                    "the store and the running Deployment are unchanged",
+            );
         }
         const built = path.join(staging, `${spec.model}.mar`);
         if (!fs.existsSync(built)) {

@@ -7,9 +7,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { RotateSpec } from "../commands";
-import { listArchives } from "../modelStore";
-import { BACKUP_DIR, RotationPlan, archiveFileName, backupFileName, planRotation } from "../rotation";
+import { RotateSpec } from "./commands";
+import { BACKUP_DIR, RotationPlan, archiveFileName, backupFileName, listArchives, planRotation } from "../store";
 import { runStep, stepLogger } from "./step";
 
 const log = stepLogger("rotate");
@@ -17,7 +16,12 @@ const log = stepLogger("rotate");
 function parseSpec(argv: string[]): RotateSpec {
     const { values } = parseArgs({
         args: argv,
-        options: { store: { type: "string" }, model: { type: "string" }, current: { type: "string" }, keep: { type: "string" } },
+        options: {
+            store: { type: "string" },
+            model: { type: "string" },
+            current: { type: "string" },
+            keep: { type: "string" },
+        },
         strict: true,
     });
     const keep = Number(values.keep);

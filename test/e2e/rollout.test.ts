@@ -61,6 +61,15 @@ describe("end to end on a real API server", () => {
         return result.stdout;
     }
 
+    /** A config error reaches the user as its message alone: no stack trace, no dump of the error object. */
+    function assertOnlyTheMessage(output: string): void {
+        assert.match(output, /torchserve-stack configuration has \d+ problems?; nothing was deployed or deleted:/);
+        assert.match(output, /^\s+Fix: /m);
+        assert.doesNotMatch(output, /^\s+at /m, `a stack trace in:\n${output}`);
+        assert.doesNotMatch(output, /unhandled exception/i, `reported as an unhandled exception:\n${output}`);
+        assert.doesNotMatch(output, /problems: \[/, `the error object dumped:\n${output}`);
+    }
+
     async function deployment(ns: string): Promise<any> {
         return kube.json(["get", "deployment", "torchserve", "-n", ns]);
     }
@@ -68,7 +77,7 @@ describe("end to end on a real API server", () => {
     before(async () => {
         const path0 = toolPath();
         pythonEnv = venv();
-        cluster = startCluster("e2e", { ...process.env, PATH: path0 });
+        cluster = startCluster(`e2e-${process.pid}`, { ...process.env, PATH: path0 });
         env = testEnv(cluster.kubeconfig, path.join(pythonEnv, "bin"));
         kube = new Kube(env);
         project = new PulumiProject(env);
@@ -102,7 +111,10 @@ describe("end to end on a real API server", () => {
         assert.equal(configMap.immutable, true);
         assert.match(configMap.data["config.properties"], /^load_models=demo\.v1\.mar$/m);
         const service = await kube.json(["get", "service", "torchserve", "-n", "e2e-a"]);
-        assert.deepEqual(service.spec.ports.map((p: any) => p.name), ["preds"]);
+        assert.deepEqual(
+            service.spec.ports.map((p: any) => p.name),
+            ["preds"],
+        );
         assert.ok(await kube.exists("service", "torchserve-internal", "e2e-a"));
         assert.deepEqual(listDir(storeA), ["demo.v1.mar"]);
         const manifest = await readManifest(pythonEnv, path.join(storeA, "demo.v1.mar"));
@@ -132,26 +144,43 @@ describe("end to end on a real API server", () => {
         } finally {
             await recorder.stop();
         }
-        console.log(`ReplicaSets during the v1 -> v2 rollout (revision:version desired/current/available):\n  ${recorder.describe().join("\n  ")}`);
+        console.log(
+            `ReplicaSets during the v1 -> v2 rollout (revision:version desired/current/available):\n  ${recorder.describe().join("\n  ")}`,
+        );
         for (const sample of recorder.samples) {
             const pods = sample.reduce((n, rs) => n + rs.current, 0);
             const available = sample.reduce((n, rs) => n + rs.available, 0);
             assert.ok(pods <= REPLICAS + MAX_SURGE, `at most ${REPLICAS + MAX_SURGE} pods: ${JSON.stringify(sample)}`);
-            assert.ok(available >= REPLICAS - MAX_UNAVAILABLE, `at least ${REPLICAS - MAX_UNAVAILABLE} available: ${JSON.stringify(sample)}`);
+            assert.ok(
+                available >= REPLICAS - MAX_UNAVAILABLE,
+                `at least ${REPLICAS - MAX_UNAVAILABLE} available: ${JSON.stringify(sample)}`,
+            );
         }
         const final = recorder.samples[recorder.samples.length - 1];
         const byVersion = Object.fromEntries(final.map((rs) => [rs.version, rs]));
         assert.equal(byVersion.v2.available, REPLICAS, "the new ReplicaSet is fully available");
         assert.equal(byVersion.v1.desired, 0, "the old ReplicaSet is scaled to 0");
-        assert.ok(recorder.samples.some((s) => s.filter((rs) => rs.available > 0).length === 2), "old and new pods served side by side (a rolling update, not a recreate)");
-        const newDesired = [...new Set(recorder.samples.flatMap((s) => s.filter((rs) => rs.version === "v2").map((rs) => rs.desired)))];
-        assert.deepEqual(newDesired, Array.from({ length: REPLICAS / MAX_SURGE }, (_, i) => (i + 1) * MAX_SURGE), "the new ReplicaSet grew maxSurge pods at a time");
+        assert.ok(
+            recorder.samples.some((s) => s.filter((rs) => rs.available > 0).length === 2),
+            "old and new pods served side by side (a rolling update, not a recreate)",
+        );
+        const newDesired = [
+            ...new Set(recorder.samples.flatMap((s) => s.filter((rs) => rs.version === "v2").map((rs) => rs.desired))),
+        ];
+        assert.deepEqual(
+            newDesired,
+            Array.from({ length: REPLICAS / MAX_SURGE }, (_, i) => (i + 1) * MAX_SURGE),
+            "the new ReplicaSet grew maxSurge pods at a time",
+        );
         assert.deepEqual(listDir(storeA), ["demo.v1.mar", "demo.v2.mar"]);
         assert.equal((await readManifest(pythonEnv, path.join(storeA, "demo.v2.mar"))).modelVersion, "v2");
     });
 
     it("keeps the newest 3 archives after two more bumps and moves the oldest to backup/", async () => {
-        for (const [version, index] of [["v3", 2], ["v4", 3]] as const) {
+        for (const [version, index] of [
+            ["v3", 2],
+            ["v4", 3],
+        ] as const) {
             await project.setConfig("a", stackConfig("e2e-a", storeA, version, index));
             await upOk("a");
         }
@@ -172,12 +201,27 @@ describe("end to end on a real API server", () => {
         const after = await deployment("e2e-a");
         const newConfigMap = after.spec.template.spec.volumes.find((v: any) => v.name === "config").configMap.name;
         assert.notEqual(newConfigMap, oldConfigMap);
-        assert.notEqual(after.metadata.annotations["deployment.kubernetes.io/revision"], oldRevision, "a new ReplicaSet revision");
+        assert.notEqual(
+            after.metadata.annotations["deployment.kubernetes.io/revision"],
+            oldRevision,
+            "a new ReplicaSet revision",
+        );
         assert.equal(after.status.updatedReplicas, REPLICAS);
         assert.equal(after.status.availableReplicas, REPLICAS);
-        assert.match((await kube.json(["get", "configmap", newConfigMap, "-n", "e2e-a"])).data["config.properties"], /^job_queue_size=50$/m);
-        assert.equal(await kube.exists("configmap", oldConfigMap, "e2e-a"), false, "the old ConfigMap is deleted after the rollout");
-        assert.deepEqual(listDir(storeA), ["backup", "demo.v2.mar", "demo.v3.mar", "demo.v4.mar"], "no archive step ran");
+        assert.match(
+            (await kube.json(["get", "configmap", newConfigMap, "-n", "e2e-a"])).data["config.properties"],
+            /^job_queue_size=50$/m,
+        );
+        assert.equal(
+            await kube.exists("configmap", oldConfigMap, "e2e-a"),
+            false,
+            "the old ConfigMap is deleted after the rollout",
+        );
+        assert.deepEqual(
+            listDir(storeA),
+            ["backup", "demo.v2.mar", "demo.v3.mar", "demo.v4.mar"],
+            "no archive step ran",
+        );
     });
 
     it("fails a deploy whose archive step fails, leaving the running Deployment on the previous version", async () => {
@@ -185,28 +229,66 @@ describe("end to end on a real API server", () => {
         const current = { ...stackConfig("e2e-a", storeA, "v4", 3), jobQueueSize: 50 };
 
         // A missing handler is caught by the program before anything runs.
-        await project.setConfig("a", { ...current, modelVersion: "v5", handler: path.join(work, "missing_handler.py") });
+        await project.setConfig("a", {
+            ...current,
+            modelVersion: "v5",
+            handler: path.join(work, "missing_handler.py"),
+        });
         const missing = await project.up("a");
         assert.notEqual(missing.code, 0);
-        assert.match(missing.stdout + missing.stderr, /handler = ".*missing_handler\.py": the handler file does not exist/);
+        assert.match(
+            missing.stdout + missing.stderr,
+            /handler = ".*missing_handler\.py": the handler file does not exist/,
+        );
+        assertOnlyTheMessage(missing.stdout + missing.stderr);
 
         // The real archiver failing while the step runs (here: an archiver release that rejects an option).
         const failingArchiver = path.join(work, "torch-model-archiver-incompatible");
-        fs.writeFileSync(failingArchiver, `#!/bin/sh\nexec ${path.join(pythonEnv, "bin", "torch-model-archiver")} --incompatible-option "$@"\n`, { mode: 0o755 });
+        fs.writeFileSync(
+            failingArchiver,
+            `#!/bin/sh\nexec ${path.join(pythonEnv, "bin", "torch-model-archiver")} --incompatible-option "$@"\n`,
+            { mode: 0o755 },
+        );
         await project.setConfig("a", { ...current, modelVersion: "v5", archiverCommand: failingArchiver });
         const failed = await project.up("a");
         assert.notEqual(failed.code, 0);
         assert.match(failed.stdout + failed.stderr, /unrecognized arguments: --incompatible-option/);
-        assert.match(failed.stdout + failed.stderr, /failed with exit code 2; the store and the running Deployment are unchanged/);
+        assert.match(
+            failed.stdout + failed.stderr,
+            /failed with exit code 2; the store and the running Deployment are unchanged/,
+        );
 
         const d = await deployment("e2e-a");
         assert.equal(d.spec.template.metadata.labels["app.kubernetes.io/version"], "v4");
         assert.equal(d.metadata.annotations["deployment.kubernetes.io/revision"], revisionBefore);
         assert.equal(d.status.availableReplicas, REPLICAS);
-        assert.deepEqual(listDir(storeA), ["backup", "demo.v2.mar", "demo.v3.mar", "demo.v4.mar"], "no partial archive, no rotation");
+        assert.deepEqual(
+            listDir(storeA),
+            ["backup", "demo.v2.mar", "demo.v3.mar", "demo.v4.mar"],
+            "no partial archive, no rotation",
+        );
         await project.setConfig("a", current);
         const recovered = await project.preview("a", ["--expect-no-changes"]);
-        assert.equal(recovered.code, 0, `back on the deployed config, nothing is pending:\n${recovered.stdout}${recovered.stderr}`);
+        assert.equal(
+            recovered.code,
+            0,
+            `back on the deployed config, nothing is pending:\n${recovered.stdout}${recovered.stderr}`,
+        );
+    });
+
+    it("reports an unknown config key at preview with its message only, naming the key it meant", async () => {
+        const current = { ...stackConfig("e2e-a", storeA, "v4", 3), jobQueueSize: 50 };
+        await project.setConfig("a", { ...current, modelVerson: "v5" });
+        const preview = await project.preview("a");
+        await project.setConfig("a", { ...current, modelVerson: undefined });
+        assert.notEqual(preview.code, 0);
+        const output = preview.stdout + preview.stderr;
+        assert.match(
+            output,
+            /modelVerson = "v5": is not a torchserve-stack config key \(did you mean modelVersion\?\)/,
+        );
+        assertOnlyTheMessage(output);
+        console.log(`pulumi preview with an unknown config key:\n${output.trim()}`);
     });
 
     it("rolls back to v1 from backup/ without losing any archive", async () => {
@@ -219,7 +301,11 @@ describe("end to end on a real API server", () => {
         const backedUp = listDir(path.join(storeA, "backup"));
         assert.deepEqual(kept, ["demo.v1.mar", "demo.v3.mar", "demo.v4.mar"]);
         assert.deepEqual(backedUp, ["demo.v2.mar"]);
-        assert.equal((await readManifest(pythonEnv, path.join(storeA, "demo.v1.mar"))).modelVersion, "v1", "the original v1 archive, not a rebuild");
+        assert.equal(
+            (await readManifest(pythonEnv, path.join(storeA, "demo.v1.mar"))).modelVersion,
+            "v1",
+            "the original v1 archive, not a rebuild",
+        );
     });
 
     it("runs a second stack in its own namespace, and destroying it leaves the first intact", async () => {
@@ -232,7 +318,10 @@ describe("end to end on a real API server", () => {
         assert.equal(destroyed.code, 0, destroyed.stderr);
         assert.equal(await kube.exists("deployment", "torchserve", "e2e-b"), false);
         assert.equal(await kube.exists("service", "torchserve", "e2e-b"), false);
-        assert.ok(await kube.exists("pvc", "torchserve-model-store", "e2e-b"), "the model store claim is retained on destroy");
+        assert.ok(
+            await kube.exists("pvc", "torchserve-model-store", "e2e-b"),
+            "the model store claim is retained on destroy",
+        );
         assert.deepEqual(listDir(storeB), ["demo.b1.mar"], "the store's archives are kept");
 
         const aAfter = await deployment("e2e-a");

@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { describe, it } from "node:test";
-import { archiveCommand, scriptPath } from "../../components/commands";
+import { archiveCommand, scriptPath } from "../../components/cli";
 import { venv } from "../e2e/support/environment";
 import { HANDLER } from "../e2e/support/models";
 import { runOk } from "../e2e/support/run";
@@ -25,7 +25,8 @@ const MODEL_MIB = 256;
 
 /** sha256 of one entry of a zip archive, read with Python's zipfile. */
 async function entrySha256(pythonEnv: string, archive: string, entry: string): Promise<string> {
-    const script = "import hashlib,sys,zipfile; print(hashlib.sha256(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2])).hexdigest())";
+    const script =
+        "import hashlib,sys,zipfile; print(hashlib.sha256(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2])).hexdigest())";
     return (await runOk(path.join(pythonEnv, "bin", "python"), ["-c", script, archive, entry])).stdout.trim();
 }
 
@@ -43,20 +44,35 @@ describe("archive steps running at once", () => {
             const model = path.join(work, `model-${n}.pt`);
             fs.writeFileSync(model, crypto.randomBytes(MODEL_MIB * 2 ** 20));
             const spec = {
-                store: path.join(work, `store-${n}`), model: "demo", version: `v${n}`,
+                store: path.join(work, `store-${n}`),
+                model: "demo",
+                version: `v${n}`,
                 archiver: path.join(pythonEnv, "bin", "torch-model-archiver"),
-                serializedFile: model, handler: HANDLER, extraFiles: [], archiveFormat: "zip-store",
+                serializedFile: model,
+                handler: HANDLER,
+                extraFiles: [],
+                archiveFormat: "zip-store",
             };
             return { spec, expected: crypto.createHash("sha256").update(fs.readFileSync(model)).digest("hex") };
         });
 
-        await Promise.all(jobs.map(({ spec }) => run(archiveCommand(scriptPath(PROJECT_DIR, "archive"), spec), { cwd: PROJECT_DIR })));
+        await Promise.all(
+            jobs.map(({ spec }) => run(archiveCommand(scriptPath(PROJECT_DIR, "archive"), spec), { cwd: PROJECT_DIR })),
+        );
 
         for (const { spec, expected } of jobs) {
             const archive = path.join(spec.store, `demo.${spec.version}.mar`);
-            assert.equal(await entrySha256(pythonEnv, archive, `model-${spec.version.slice(1)}.pt`), expected, `${archive} holds its own model`);
+            assert.equal(
+                await entrySha256(pythonEnv, archive, `model-${spec.version.slice(1)}.pt`),
+                expected,
+                `${archive} holds its own model`,
+            );
         }
         const scratchAfter = scratchDirs();
-        assert.deepEqual(scratchAfter.filter((dir) => !scratchBefore.includes(dir)), [], "no scratch directory left behind");
+        assert.deepEqual(
+            scratchAfter.filter((dir) => !scratchBefore.includes(dir)),
+            [],
+            "no scratch directory left behind",
+        );
     });
 });

@@ -26,7 +26,11 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
     const readySeconds: Record<string, number> = {};
 
     async function predict(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-        const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ data: INPUT }) });
+        const response = await fetch(url, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...headers },
+            body: JSON.stringify({ data: INPUT }),
+        });
         const text = await response.text();
         return { status: response.status, body: response.status === 200 ? JSON.parse(text) : text };
     }
@@ -39,10 +43,14 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
 
     /** Names, sizes and mtimes of everything in a directory tree. */
     function snapshot(dir: string): string[] {
-        return fs.readdirSync(dir, { recursive: true }).map(String).sort().map((f) => {
-            const stat = fs.statSync(path.join(dir, f));
-            return `${f} ${stat.size} ${stat.mtimeMs}`;
-        });
+        return fs
+            .readdirSync(dir, { recursive: true })
+            .map(String)
+            .sort()
+            .map((f) => {
+                const stat = fs.statSync(path.join(dir, f));
+                return `${f} ${stat.size} ${stat.mtimeMs}`;
+            });
     }
 
     before(() => {
@@ -51,7 +59,9 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
 
     after(async () => {
         await pod?.server.stop();
-        console.log(`TorchServe start until the pod's readiness check passes (seconds): ${JSON.stringify(readySeconds)}`);
+        console.log(
+            `TorchServe start until the pod's readiness check passes (seconds): ${JSON.stringify(readySeconds)}`,
+        );
     });
 
     it("serves one version under its stable name once the pod's startup probe passes, within its budget", async () => {
@@ -77,11 +87,18 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
         readySeconds.threeVersions = await pod.server.waitForProbe(pod.ready, pod.budget);
 
         const models = await getJson(`${pod.urls.management}/models`);
-        assert.deepEqual(models.models.map((m: any) => m.modelName), ["demo"]);
+        assert.deepEqual(
+            models.models.map((m: any) => m.modelName),
+            ["demo"],
+        );
         const all = await getJson(`${pod.urls.management}/models/demo/all`);
         assert.deepEqual(all.map((m: any) => m.modelVersion).sort(), ["v1", "v2", "v3"]);
 
-        assert.deepEqual((await predict(`${pod.urls.inference}/predictions/demo`)).body.output, expectedOutput(3), "the default is the newest version");
+        assert.deepEqual(
+            (await predict(`${pod.urls.inference}/predictions/demo`)).body.output,
+            expectedOutput(3),
+            "the default is the newest version",
+        );
         assert.deepEqual((await predict(`${pod.urls.inference}/predictions/demo/v1`)).body.output, expectedOutput(1));
         assert.deepEqual((await predict(`${pod.urls.inference}/predictions/demo/v2`)).body.output, expectedOutput(2));
 
@@ -93,7 +110,11 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
 
         const register = await fetch(`${pod.urls.management}/models?url=demo.v1.mar`, { method: "POST" });
         assert.equal(register.status, 405, "the model register API is off");
-        assert.deepEqual(snapshot(store), before, "the server only reads the store (it is mounted read-only in the pod)");
+        assert.deepEqual(
+            snapshot(store),
+            before,
+            "the server only reads the store (it is mounted read-only in the pod)",
+        );
         await pod.server.stop();
     });
 
@@ -106,7 +127,11 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
         pod = startLocalPod(pythonEnv, settings, "v5");
         await pod.server.waitForProbe(pod.ready, pod.budget);
         const models = await getJson(`${pod.urls.management}/models`);
-        assert.deepEqual(models.models.map((m: any) => m.modelName), ["demo"], "backup/ is not loaded as a model");
+        assert.deepEqual(
+            models.models.map((m: any) => m.modelName),
+            ["demo"],
+            "backup/ is not loaded as a model",
+        );
         const all = await getJson(`${pod.urls.management}/models/demo/all`);
         assert.deepEqual(all.map((m: any) => m.modelVersion).sort(), ["v3", "v4", "v5"]);
         assert.deepEqual((await predict(`${pod.urls.inference}/predictions/demo`)).body.output, expectedOutput(5));
@@ -117,14 +142,24 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
     it("keeps a pod unready while its model loads, although /ping already says Healthy", async () => {
         const work = tempDir("serve-slow-");
         const slowHandler = path.join(work, "slow_handler.py");
-        fs.writeFileSync(slowHandler, "import time\nfrom handler import TinyHandler\n\n\nclass Slow(TinyHandler):\n    def initialize(self, context):\n        time.sleep(8)\n        super().initialize(context)\n");
+        fs.writeFileSync(
+            slowHandler,
+            "import time\nfrom handler import TinyHandler\n\n\nclass Slow(TinyHandler):\n    def initialize(self, context):\n        time.sleep(8)\n        super().initialize(context)\n",
+        );
         const settings = await localSettings(path.join(work, "store"), { modelName: "slow", handler: slowHandler });
         await deployVersion(pythonEnv, settings, "v1", 1, [HANDLER]);
         pod = startLocalPod(pythonEnv, settings, "v1");
         const pingAt = await waitForPing(`${pod.urls.inference}/ping`, 60, pod.server.startedAt);
-        assert.equal(pod.server.probe(pod.ready), false, `at ${pingAt.toFixed(1)}s /ping is Healthy but the model is still loading`);
+        assert.equal(
+            pod.server.probe(pod.ready),
+            false,
+            `at ${pingAt.toFixed(1)}s /ping is Healthy but the model is still loading`,
+        );
         const readyAt = await pod.server.waitForProbe(pod.ready, 60);
-        assert.ok(readyAt - pingAt > 5, `ready ${readyAt.toFixed(1)}s after start, /ping Healthy at ${pingAt.toFixed(1)}s`);
+        assert.ok(
+            readyAt - pingAt > 5,
+            `ready ${readyAt.toFixed(1)}s after start, /ping Healthy at ${pingAt.toFixed(1)}s`,
+        );
         await pod.server.stop();
     });
 
@@ -133,12 +168,18 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
         pod = startLocalPod(pythonEnv, settings, "v5");
         await pod.server.waitForProbe(pod.ready, pod.budget);
         const keys = JSON.parse(fs.readFileSync(path.join(pod.server.workdir, "key_file.json"), "utf8"));
-        const withKey = await predict(`${pod.urls.inference}/predictions/demo`, { authorization: `Bearer ${keys.inference.key}` });
+        const withKey = await predict(`${pod.urls.inference}/predictions/demo`, {
+            authorization: `Bearer ${keys.inference.key}`,
+        });
         assert.equal(withKey.status, 200);
         const refused = await predict(`${pod.urls.inference}/predictions/demo`);
         assert.equal(refused.status, 400);
         assert.match(String(refused.body), /Token Authorization failed/);
-        assert.equal((await fetch(`${pod.urls.management}/models`)).status, 400, "management refuses requests without its key");
+        assert.equal(
+            (await fetch(`${pod.urls.management}/models`)).status,
+            400,
+            "management refuses requests without its key",
+        );
         await getJson(`${pod.urls.management}/models`, { authorization: `Bearer ${keys.management.key}` });
         await pod.server.stop();
     });

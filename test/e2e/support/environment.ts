@@ -15,16 +15,24 @@ export const REPO = path.resolve(__dirname, "..", "..", "..", "..");
 /** PATH with the cached tools first; fails with the setup command when they are missing. */
 export function toolPath(): string {
     try {
-        const prefix = execFileSync("bash", [path.join(REPO, "scripts", "tools.sh"), "--path"], { encoding: "utf8" }).trim();
+        const prefix = execFileSync("bash", [path.join(REPO, "scripts", "tools.sh"), "--path"], {
+            encoding: "utf8",
+        }).trim();
         return `${prefix}:${process.env.PATH}`;
     } catch (error) {
-        throw new Error(`the Pulumi CLI, providers and cluster tools are missing: run scripts/tools.sh first (${(error as Error).message})`);
+        throw new Error(
+            `the Pulumi CLI, providers and cluster tools are missing: run scripts/tools.sh first (${(error as Error).message})`,
+            { cause: error },
+        );
     }
 }
 
 /** The Python venv with torch-model-archiver, TorchServe and torch. */
 export function venv(): string {
-    return execFileSync("bash", [path.join(REPO, "scripts", "python-env.sh")], { encoding: "utf8" }).trim().split("\n").pop()!;
+    return execFileSync("bash", [path.join(REPO, "scripts", "python-env.sh")], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .pop()!;
 }
 
 /** A Kubernetes cluster for the suite. */
@@ -36,7 +44,9 @@ export interface Cluster {
 /**
  * The cluster named by E2E_KUBECONFIG (a kubeconfig path: your kind or real cluster), else a local
  * kwok cluster started now. An ambient KUBECONFIG is deliberately not used: running the tests must
- * not deploy into whatever cluster the shell happens to point at.
+ * not deploy into whatever cluster the shell happens to point at. Give each run its own `name`
+ * (suites pass one with their process id): `cluster.sh up` reuses a running cluster of that name
+ * and `stop` removes it, so a shared name would stop another run's cluster.
  */
 export function startCluster(name: string, env: NodeJS.ProcessEnv): Cluster {
     const given = process.env.E2E_KUBECONFIG;
@@ -44,9 +54,20 @@ export function startCluster(name: string, env: NodeJS.ProcessEnv): Cluster {
         return { kubeconfig: given, stop: () => undefined };
     }
     const script = path.join(REPO, "scripts", "cluster.sh");
-    const out = execFileSync("bash", [script, "up", name], { encoding: "utf8", env, stdio: ["ignore", "pipe", "inherit"] });
-    const kubeconfig = out.trim().split("\n").pop()!;
-    return { kubeconfig, stop: () => execFileSync("bash", [script, "down", name], { env, stdio: "inherit" }) };
+    const stop = () => execFileSync("bash", [script, "down", name], { env, stdio: "inherit" });
+    let out: string;
+    try {
+        out = execFileSync("bash", [script, "up", name], {
+            encoding: "utf8",
+            env,
+            stdio: ["ignore", "pipe", "inherit"],
+        });
+    } catch (error) {
+        // A cluster that never became ready still has its processes running.
+        stop();
+        throw error;
+    }
+    return { kubeconfig: out.trim().split("\n").pop()!, stop };
 }
 
 /** The plugin cache where scripts/tools.sh installed the providers (`pulumi plugin install --file`). */

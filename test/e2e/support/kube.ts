@@ -27,8 +27,9 @@ export interface ReplicaSetSample {
 }
 
 /** The fields of a ReplicaSet a rollout check needs, `|`-separated (missing status fields print empty). */
-const WATCH_TEMPLATE = "{.metadata.name}|{.metadata.annotations.deployment\\.kubernetes\\.io/revision}|"
-    + "{.spec.template.metadata.labels.app\\.kubernetes\\.io/version}|{.spec.replicas}|{.status.replicas}|{.status.availableReplicas}{\"\\n\"}";
+const WATCH_TEMPLATE =
+    "{.metadata.name}|{.metadata.annotations.deployment\\.kubernetes\\.io/revision}|" +
+    '{.spec.template.metadata.labels.app\\.kubernetes\\.io/version}|{.spec.replicas}|{.status.replicas}|{.status.availableReplicas}{"\\n"}';
 
 /**
  * Records a rollout from a `kubectl get --watch` of the ReplicaSets: the API
@@ -42,17 +43,34 @@ export class RolloutRecorder {
     private watch?: ChildProcess;
     private exited?: Promise<void>;
 
-    constructor(private readonly env: NodeJS.ProcessEnv, private readonly namespace: string, private readonly instance: string) {}
+    constructor(
+        private readonly env: NodeJS.ProcessEnv,
+        private readonly namespace: string,
+        private readonly instance: string,
+    ) {}
 
     /** Starts the watch; resolves once the ReplicaSets that exist now have been listed. */
     async start(): Promise<void> {
-        const watch = spawn("kubectl", [
-            "get", "replicasets", "-n", this.namespace, "-l", `app.kubernetes.io/instance=${this.instance}`,
-            "--watch", "-o", `jsonpath=${WATCH_TEMPLATE}`,
-        ], { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+        const watch = spawn(
+            "kubectl",
+            [
+                "get",
+                "replicasets",
+                "-n",
+                this.namespace,
+                "-l",
+                `app.kubernetes.io/instance=${this.instance}`,
+                "--watch",
+                "-o",
+                `jsonpath=${WATCH_TEMPLATE}`,
+            ],
+            { env: this.env, stdio: ["ignore", "pipe", "pipe"] },
+        );
         this.watch = watch;
         let stderr = "";
-        watch.stderr.on("data", (chunk) => { stderr += chunk; });
+        watch.stderr.on("data", (chunk) => {
+            stderr += chunk;
+        });
         this.exited = new Promise((resolve) => watch.on("close", () => resolve()));
         const listed = new Promise<void>((resolve, reject) => {
             watch.on("close", (code) => reject(new Error(`kubectl --watch exited ${code} before listing: ${stderr}`)));
@@ -74,8 +92,12 @@ export class RolloutRecorder {
     private record(line: string): void {
         const [name, revision, version, desired, current, available] = line.split("|");
         this.current.set(name, {
-            name, revision: Number(revision || 0), version,
-            desired: Number(desired || 0), current: Number(current || 0), available: Number(available || 0),
+            name,
+            revision: Number(revision || 0),
+            version,
+            desired: Number(desired || 0),
+            current: Number(current || 0),
+            available: Number(available || 0),
         });
         const sample = [...this.current.values()].sort((a, b) => a.revision - b.revision);
         const last = this.samples[this.samples.length - 1];
@@ -86,6 +108,8 @@ export class RolloutRecorder {
 
     /** One line per distinct state: `rev:version desired/current/available` for each ReplicaSet. */
     describe(): string[] {
-        return this.samples.map((sample) => sample.map((rs) => `r${rs.revision}:${rs.version} ${rs.desired}/${rs.current}/${rs.available}`).join("  "));
+        return this.samples.map((sample) =>
+            sample.map((rs) => `r${rs.revision}:${rs.version} ${rs.desired}/${rs.current}/${rs.available}`).join("  "),
+        );
     }
 }

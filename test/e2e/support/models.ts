@@ -7,14 +7,27 @@ import { runOk } from "./run";
 export const HANDLER = path.join(REPO, "test", "fixtures", "model", "handler.py");
 
 /** Writes model.pt and labels.json for one "training run" into `dir`; `scale` makes its answers differ. */
-export async function makeModel(venv: string, dir: string, scale: number): Promise<{ serializedFile: string; labels: string }> {
-    await runOk(path.join(venv, "bin", "python"), [path.join(REPO, "test", "fixtures", "model", "make_model.py"), dir, "--scale", String(scale)]);
+export async function makeModel(
+    venv: string,
+    dir: string,
+    scale: number,
+): Promise<{ serializedFile: string; labels: string }> {
+    await runOk(path.join(venv, "bin", "python"), [
+        path.join(REPO, "test", "fixtures", "model", "make_model.py"),
+        dir,
+        "--scale",
+        String(scale),
+    ]);
     return { serializedFile: path.join(dir, "model.pt"), labels: path.join(dir, "labels.json") };
 }
 
 /** model.modelName and model.modelVersion from an archive's MAR-INF/MANIFEST.json. */
-export async function readManifest(venv: string, archive: string): Promise<{ modelName: string; modelVersion: string }> {
-    const script = "import json,sys,zipfile; print(json.dumps(json.loads(zipfile.ZipFile(sys.argv[1]).read('MAR-INF/MANIFEST.json'))['model']))";
+export async function readManifest(
+    venv: string,
+    archive: string,
+): Promise<{ modelName: string; modelVersion: string }> {
+    const script =
+        "import json,sys,zipfile; print(json.dumps(json.loads(zipfile.ZipFile(sys.argv[1]).read('MAR-INF/MANIFEST.json'))['model']))";
     const result = await runOk(path.join(venv, "bin", "python"), ["-c", script, archive]);
     return JSON.parse(result.stdout);
 }

@@ -2,7 +2,8 @@
  * A throwaway copy of this Pulumi project (Pulumi.yaml, package.json, the
  * compiled bin/ and a node_modules link), so stacks and their config files
  * never touch the repository, and helpers to drive its stacks with the
- * real Pulumi CLI.
+ * real Pulumi CLI. `source` is the checkout to copy: this one, or another
+ * build of the project (the upgrade test's earlier commit).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -14,13 +15,21 @@ import { RunResult, run, runOk } from "./run";
 export class PulumiProject {
     readonly dir: string;
 
-    constructor(private readonly env: NodeJS.ProcessEnv) {
+    constructor(
+        private readonly env: NodeJS.ProcessEnv,
+        source = REPO,
+    ) {
         this.dir = tempDir("e2e-project-");
         for (const file of ["Pulumi.yaml", "package.json"]) {
-            fs.copyFileSync(path.join(REPO, file), path.join(this.dir, file));
+            fs.copyFileSync(path.join(source, file), path.join(this.dir, file));
         }
-        fs.cpSync(path.join(REPO, "bin"), path.join(this.dir, "bin"), { recursive: true });
-        fs.symlinkSync(path.join(REPO, "node_modules"), path.join(this.dir, "node_modules"));
+        fs.cpSync(path.join(source, "bin"), path.join(this.dir, "bin"), { recursive: true });
+        fs.symlinkSync(path.join(source, "node_modules"), path.join(this.dir, "node_modules"));
+    }
+
+    /** The stack's config file (Pulumi.<stack>.yaml), e.g. to hand a stack to another checkout. */
+    stackFile(stack: string): string {
+        return path.join(this.dir, `Pulumi.${stack}.yaml`);
     }
 
     pulumi(args: readonly string[], timeoutMs = 15 * 60_000): Promise<RunResult> {
@@ -61,7 +70,10 @@ export class PulumiProject {
     }
 
     async outputs(stack: string): Promise<Record<string, unknown>> {
-        const result = await runOk("pulumi", ["stack", "output", "--json", "--stack", stack], { cwd: this.dir, env: this.env });
+        const result = await runOk("pulumi", ["stack", "output", "--json", "--stack", stack], {
+            cwd: this.dir,
+            env: this.env,
+        });
         return JSON.parse(result.stdout) as Record<string, unknown>;
     }
 }

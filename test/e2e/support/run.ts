@@ -36,7 +36,9 @@ export function run(command: string, args: readonly string[], options: RunOption
 export async function runOk(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const result = await run(command, args, options);
     if (result.code !== 0) {
-        throw new Error(`${command} ${args.join(" ")} exited ${result.code}\n--- stdout\n${result.stdout.slice(-6000)}\n--- stderr\n${result.stderr.slice(-6000)}`);
+        throw new Error(
+            `${command} ${args.join(" ")} exited ${result.code}\n--- stdout\n${result.stdout.slice(-6000)}\n--- stderr\n${result.stderr.slice(-6000)}`,
+        );
     }
     return result;
 }

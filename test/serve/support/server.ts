@@ -21,10 +21,16 @@ export function mapPaths(text: string, mounts: Mounts): string {
 
 /** n distinct free loopback ports. */
 export async function freePorts(n: number): Promise<number[]> {
-    const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
-        const server = net.createServer();
-        server.listen(0, "127.0.0.1", () => resolve(server));
-    })));
+    const servers = await Promise.all(
+        Array.from(
+            { length: n },
+            () =>
+                new Promise<net.Server>((resolve) => {
+                    const server = net.createServer();
+                    server.listen(0, "127.0.0.1", () => resolve(server));
+                }),
+        ),
+    );
     const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     return ports;
@@ -98,14 +104,23 @@ export class TorchServeProcess {
         const { workdir, binDir } = this.options;
         const tmp = path.join(workdir, "tmp");
         const logs = path.join(workdir, "logs");
-        return { ...process.env, PATH: `${binDir}:${process.env.PATH}`, TMPDIR: tmp, TEMP: tmp, LOG_LOCATION: logs, METRICS_LOCATION: logs, PIP_DISABLE_PIP_VERSION_CHECK: "1" };
+        return {
+            ...process.env,
+            PATH: `${binDir}:${process.env.PATH}`,
+            TMPDIR: tmp,
+            TEMP: tmp,
+            LOG_LOCATION: logs,
+            METRICS_LOCATION: logs,
+            PIP_DISABLE_PIP_VERSION_CHECK: "1",
+        };
     }
 
     /** Runs an exec probe's or hook's command as the kubelet would (in the server's directory); true on exit 0. */
     probe(command: readonly string[]): boolean {
         const [program, ...args] = command.map((word) => mapPaths(word, this.options.mounts));
         const result = spawnSync(program, args, {
-            cwd: this.options.workdir, timeout: 30_000,
+            cwd: this.options.workdir,
+            timeout: 30_000,
             env: this.containerEnv(),
         });
         return result.status === 0;
@@ -129,7 +144,10 @@ export class TorchServeProcess {
     log(): string {
         const { workdir } = this.options;
         const parts = [path.join(workdir, "torchserve.out"), ...listLogs(path.join(workdir, "logs"))];
-        return parts.filter((p) => fs.existsSync(p)).map((p) => `==> ${path.basename(p)}\n${fs.readFileSync(p, "utf8").slice(-4000)}`).join("\n");
+        return parts
+            .filter((p) => fs.existsSync(p))
+            .map((p) => `==> ${path.basename(p)}\n${fs.readFileSync(p, "utf8").slice(-4000)}`)
+            .join("\n");
     }
 
     async stop(): Promise<void> {
@@ -162,7 +180,12 @@ export class TorchServeProcess {
 }
 
 function listLogs(dir: string): string[] {
-    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".log")).map((f) => path.join(dir, f)) : [];
+    return fs.existsSync(dir)
+        ? fs
+              .readdirSync(dir)
+              .filter((f) => f.endsWith(".log"))
+              .map((f) => path.join(dir, f))
+        : [];
 }
 
 /** True while any process of the group is alive. */

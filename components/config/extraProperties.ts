@@ -1,0 +1,160 @@
+/**
+ * The `extraProperties` stack config key: more entries for TorchServe's
+ * `config.properties`. The keys TorchServe 0.12 reads (ConfigManager.java) are
+ * split into those this program renders itself (refused here, with the stack
+ * config key to set instead) and those a user may add.
+ */
+import { ProblemList, didYouMean, setPathCommand } from "./errors";
+import { closestMatch } from "./validators";
+
+/** Keys the program renders, with the stack config key that controls each. */
+export const MANAGED_PROPERTY_KEYS: Readonly<Record<string, string>> = {
+    inference_address: "inferencePort",
+    management_address: "managementPort",
+    metrics_address: "metricsPort",
+    model_store: "modelStorePath",
+    load_models: "archiveKeep",
+    models: "minWorkers / maxWorkers / batchSize / maxBatchDelayMs / responseTimeoutSeconds",
+    job_queue_size: "jobQueueSize",
+    install_py_dep_per_model: "installPyDepPerModel",
+    metrics_mode: "metricsMode",
+    disable_token_authorization: "tokenAuth",
+    enable_model_api: "enableModelApi",
+    default_startup_timeout: "startupTimeoutSeconds",
+    // Snapshots would override the rendered file on restart; the server runs with --ncs.
+    model_snapshot: "(none: config snapshots are disabled with --ncs)",
+};
+
+/** Other keys TorchServe 0.12 understands; allowed in `extraProperties`. */
+export const EXTRA_PROPERTY_KEYS: readonly string[] = [
+    "allowed_urls",
+    "async_logging",
+    "blacklist_env_vars",
+    "certificate_file",
+    "cors_allowed_headers",
+    "cors_allowed_methods",
+    "cors_allowed_origin",
+    "cpp_log_config",
+    "cpu_launcher_args",
+    "cpu_launcher_enable",
+    "debug",
+    "decode_input_request",
+    "default_response_timeout",
+    "default_service_handler",
+    "default_workers_per_model",
+    "disable_system_metrics",
+    "enable_envvars_config",
+    "enable_grpc_ssl",
+    "enable_metrics_api",
+    "grpc_inference_address",
+    "grpc_inference_max_connection_age_grace_ms",
+    "grpc_inference_max_connection_age_ms",
+    "grpc_inference_port",
+    "grpc_management_address",
+    "grpc_management_max_connection_age_grace_ms",
+    "grpc_management_max_connection_age_ms",
+    "grpc_management_port",
+    "initial_distribution_port",
+    "initial_worker_port",
+    "io_ratio",
+    "ipex_enable",
+    "ipex_gpu_enable",
+    "keystore",
+    "keystore_pass",
+    "keystore_type",
+    "limit_max_image_pixels",
+    "max_request_size",
+    "max_response_size",
+    "metric_time_interval",
+    "metrics_config",
+    "model_metrics_auto_detect",
+    "netty_client_threads",
+    "number_of_gpu",
+    "number_of_netty_threads",
+    "prefer_direct_buffer",
+    "private_key_file",
+    "service_envelope",
+    "system_metrics_cmd",
+    "token_expiration_min",
+    "ts_header_key_sequence_end",
+    "ts_header_key_sequence_id",
+    "ts_header_key_sequence_start",
+    "ts_open_inference_protocol",
+    "unregister_model_timeout",
+    "use_env_allowed_urls",
+    "use_native_io",
+    "workflow_store",
+];
+
+/**
+ * Adds a problem for every entry that is not a TorchServe key a user may set,
+ * or whose value the two config.properties parsers would read differently.
+ */
+export function validateExtraProperties(extra: Readonly<Record<string, string>>, problems: ProblemList): void {
+    if (typeof extra !== "object" || extra === null || Array.isArray(extra)) {
+        problems.add({
+            key: "extraProperties",
+            value: extra,
+            problem: "must be a map of config.properties keys to values",
+            fix: "pulumi config set --path 'extraProperties.max_request_size' 104857600",
+        });
+        return;
+    }
+    for (const [name, value] of Object.entries(extra)) {
+        const key = `extraProperties.${name}`;
+        const fixFor = (v: string) => setPathCommand(key, v);
+        if (name in MANAGED_PROPERTY_KEYS) {
+            problems.add({
+                key,
+                value,
+                problem: `${name} is rendered by this program`,
+                fix: `set ${MANAGED_PROPERTY_KEYS[name]} instead, and remove it: pulumi config rm --path '${key}'`,
+            });
+            continue;
+        }
+        if (!EXTRA_PROPERTY_KEYS.includes(name)) {
+            const hint = closestMatch(name, EXTRA_PROPERTY_KEYS);
+            problems.add({
+                key,
+                value,
+                problem: `${name} is not a TorchServe 0.12 config.properties key${didYouMean(hint)}`,
+                fix: hint
+                    ? `pulumi config rm --path '${key}' and set extraProperties.${hint}`
+                    : `pulumi config rm --path '${key}'`,
+            });
+            continue;
+        }
+        if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+            problems.add({ key, value, problem: "must be a single string, number or boolean", fix: fixFor("VALUE") });
+            continue;
+        }
+        const text = String(value);
+        // One line, printable ASCII, no escapes: both Java Properties.load and TorchServe's
+        // naive Python parser must read it the same way.
+        if (!/^[\x20-\x7e]*$/.test(text) || text.includes("\\")) {
+            problems.add({
+                key,
+                value,
+                problem:
+                    "must be one line of printable ASCII without backslashes (Java and Python parse " +
+                    "config.properties differently otherwise)",
+                fix: fixFor("VALUE"),
+            });
+        } else if (text !== text.trim()) {
+            problems.add({
+                key,
+                value,
+                problem: "has leading or trailing spaces, which config.properties parsers treat differently",
+                fix: fixFor(JSON.stringify(text.trim())),
+            });
+        } else if (text.includes("$$")) {
+            problems.add({
+                key,
+                value,
+                problem:
+                    "contains $$, which TorchServe expands from environment variables and fails to start on when unset",
+                fix: fixFor("VALUE"),
+            });
+        }
+    }
+}

@@ -1,0 +1,190 @@
+/**
+ * Settings of the model and its archive step: the files packed into the
+ * `.mar`, how it is built, how many archives stay, and where the model store
+ * is mounted on the machine that runs `pulumi up`.
+ */
+import { DEFAULTS } from "./defaults";
+import { ProblemList, setCommand as set, setPathCommand as setPath } from "./errors";
+import { ARCHIVE_FORMATS, ArchiveFormat, TorchServeStackArgs } from "./stackArgs";
+import { isIntInRange, isLabelValue, isModelName } from "./validators";
+
+/** Handler names TorchServe resolves without a handler file. */
+export const BUILTIN_HANDLERS: readonly string[] = [
+    "image_classifier",
+    "image_segmenter",
+    "object_detector",
+    "text_classifier",
+];
+
+/** A handler given as a file path rather than a built-in handler name. */
+export function isHandlerFile(handler: string): boolean {
+    return handler.endsWith(".py") || handler.includes("/");
+}
+
+export interface ModelSettings {
+    readonly name: string;
+    /** The version the user set, if any; otherwise a content hash is used. */
+    readonly explicitVersion?: string;
+    readonly serializedFile: string;
+    readonly handler: string;
+    readonly extraFiles: readonly string[];
+    readonly requirementsFile?: string;
+    readonly archiveFormat: ArchiveFormat;
+    readonly keep: number;
+    readonly archiverCommand: string;
+    /** Local mount path of the model-store volume. */
+    readonly storePath: string;
+}
+
+/** What validation may ask of the file system; injectable for tests. */
+export interface FileChecks {
+    /** True when `file` (relative to the project directory or absolute) is an existing regular file. */
+    isFile(file: string): boolean;
+}
+
+export function resolveModel(args: TorchServeStackArgs, files: FileChecks, problems: ProblemList): ModelSettings {
+    if (!args.modelName) {
+        problems.add({
+            key: "modelName",
+            value: args.modelName,
+            problem: "is required: it is the stable name clients call at /predictions/<modelName>",
+            fix: set("modelName", "resnet"),
+        });
+    } else if (!isModelName(args.modelName)) {
+        problems.add({
+            key: "modelName",
+            value: args.modelName,
+            problem:
+                "may only use letters, digits, '_' and '-' (no dots), starting with a letter or digit, at most 64 " +
+                "characters",
+            fix: set(
+                "modelName",
+                args.modelName.replace(/[^A-Za-z0-9_-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "model",
+            ),
+        });
+    }
+    if (args.modelVersion !== undefined && (args.modelVersion === "" || !isLabelValue(args.modelVersion))) {
+        problems.add({
+            key: "modelVersion",
+            value: args.modelVersion,
+            problem:
+                "must be a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and " +
+                "ending with a letter or digit",
+            fix:
+                `${set("modelVersion", "2026-11-24.1")}, ` +
+                "or remove it to use a content hash: pulumi config rm modelVersion",
+        });
+    }
+
+    const requireFile = (key: string, file: string | undefined, what: string) => {
+        if (!file) {
+            problems.add({ key, value: file, problem: `is required: ${what}`, fix: set(key, "path/to/file") });
+        } else if (!files.isFile(file)) {
+            problems.add({
+                key,
+                value: file,
+                problem: `${what} does not exist or is not a file`,
+                fix:
+                    `write the file first, or point ${key} at it: ${set(key, "path/to/file")} ` +
+                    "(relative paths start at the project directory)",
+            });
+        }
+    };
+    requireFile("serializedFile", args.serializedFile, "the serialized model to archive");
+    const handler = args.handler;
+    if (handler && !isHandlerFile(handler)) {
+        if (!BUILTIN_HANDLERS.includes(handler)) {
+            problems.add({
+                key: "handler",
+                value: handler,
+                problem: `is neither a .py file nor a built-in handler (${BUILTIN_HANDLERS.join(", ")})`,
+                fix: set("handler", "handler.py"),
+            });
+        }
+    } else {
+        requireFile("handler", handler, "the handler file");
+    }
+    const extraFiles = args.extraFiles ?? DEFAULTS.extraFiles;
+    if (!Array.isArray(extraFiles)) {
+        problems.add({
+            key: "extraFiles",
+            value: extraFiles,
+            problem: "must be a list of file paths",
+            fix: `pulumi config set --path 'extraFiles[0]' labels.json`,
+        });
+    } else {
+        extraFiles.forEach((file, i) => {
+            if (typeof file !== "string" || !files.isFile(file)) {
+                problems.add({
+                    key: `extraFiles[${i}]`,
+                    value: file,
+                    problem: "does not exist or is not a file",
+                    fix: `create it or remove it from the list: ${setPath(`extraFiles[${i}]`, "path/to/file")}`,
+                });
+            } else if (/[,*?[\]]/.test(file)) {
+                problems.add({
+                    key: `extraFiles[${i}]`,
+                    value: file,
+                    problem:
+                        "contains a comma or a wildcard character (* ? [ ]), which torch-model-archiver's " +
+                        "--extra-files treats as a separator or a pattern",
+                    fix: "rename the file without those characters",
+                });
+            }
+        });
+    }
+    if (args.requirementsFile !== undefined) {
+        requireFile("requirementsFile", args.requirementsFile, "the requirements file");
+    }
+    const archiveFormat = args.archiveFormat ?? DEFAULTS.archiveFormat;
+    if (!ARCHIVE_FORMATS.includes(archiveFormat)) {
+        problems.add({
+            key: "archiveFormat",
+            value: archiveFormat,
+            problem:
+                `must be one of ${ARCHIVE_FORMATS.join(", ")} ` +
+                "(tgz and no-archive produce no .mar file, so versions could not be kept and rotated)",
+            fix: set("archiveFormat", DEFAULTS.archiveFormat),
+        });
+    }
+    const keep = args.archiveKeep ?? DEFAULTS.archiveKeep;
+    if (!isIntInRange(keep, 1, 100)) {
+        problems.add({
+            key: "archiveKeep",
+            value: keep,
+            problem: "must be a whole number from 1 to 100 (the deployed version is always kept)",
+            fix: set("archiveKeep", String(DEFAULTS.archiveKeep)),
+        });
+    }
+    const archiverCommand = args.archiverCommand ?? DEFAULTS.archiverCommand;
+    if (!archiverCommand.trim()) {
+        problems.add({
+            key: "archiverCommand",
+            value: archiverCommand,
+            problem: "is empty",
+            fix: `pulumi config rm archiverCommand (uses ${DEFAULTS.archiverCommand} from PATH)`,
+        });
+    }
+    if (!args.modelStorePath) {
+        problems.add({
+            key: "modelStorePath",
+            value: args.modelStorePath,
+            problem:
+                "is required: the local path where the model-store volume is mounted on the machine that runs " +
+                "pulumi up",
+            fix: set("modelStorePath", "/mnt/model-store"),
+        });
+    }
+    return {
+        name: args.modelName,
+        explicitVersion: args.modelVersion,
+        serializedFile: args.serializedFile,
+        handler: args.handler,
+        extraFiles,
+        requirementsFile: args.requirementsFile,
+        archiveFormat,
+        keep,
+        archiverCommand,
+        storePath: args.modelStorePath,
+    };
+}

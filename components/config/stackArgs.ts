@@ -1,0 +1,138 @@
+/**
+ * Arguments of {@link TorchServeStack}. Every field has the same name as the
+ * stack config key that sets it (`pulumi config set <field> <value>`), so an
+ * error can name the key a user has to change.
+ *
+ * The values are plain, not `pulumi.Input<T>`: each one shapes what is
+ * rendered (config.properties, the archive plan, the pod spec) and has to be
+ * validated at preview time, before anything is deployed or deleted.
+ *
+ * Optional fields default to {@link DEFAULTS} (defaults.ts, their one home)
+ * unless the field says how its default is computed.
+ */
+export interface TorchServeStackArgs {
+    // ---- Namespace and naming -------------------------------------------
+    /** Kubernetes namespace of this stack; every object of the stack lives in it (the stack name if unset). */
+    readonly namespace: string;
+    /** Create the Namespace too (it is kept, not deleted, on destroy). */
+    readonly createNamespace?: boolean;
+    /** Base name of the Deployment, the Services and the claim. */
+    readonly appName?: string;
+
+    // ---- Model and archive step ------------------------------------------
+    /** Stable model name: clients call `/predictions/<modelName>`. Letters, digits, `_`, `-`. */
+    readonly modelName: string;
+    /**
+     * Version of this deploy (a Kubernetes label value). When unset, a short
+     * content hash of the model artifacts, so an unchanged re-run changes nothing.
+     * A version names one archive forever: setting an older version again rolls
+     * back to its archive, it never rebuilds it.
+     */
+    readonly modelVersion?: string;
+    /** The serialized model (`--serialized-file`), relative to the project directory or absolute. */
+    readonly serializedFile: string;
+    /** Handler: a `.py` file, or a built-in TorchServe handler name such as `image_classifier`. */
+    readonly handler: string;
+    /** Extra files packed into the archive (`--extra-files`). */
+    readonly extraFiles?: readonly string[];
+    /** Python requirements packed into the archive (`--requirements-file`). */
+    readonly requirementsFile?: string;
+    /** `--archive-format`: `zip-store` (no compression) or `default` (deflate). */
+    readonly archiveFormat?: ArchiveFormat;
+    /** How many archives of this model stay in the model store; older ones move to `backup/`. */
+    readonly archiveKeep?: number;
+    /** The archiver executable. A name is looked up on PATH. */
+    readonly archiverCommand?: string;
+    /**
+     * Where the model-store volume is mounted on the machine that runs `pulumi up`
+     * (absolute, or relative to the project directory).
+     */
+    readonly modelStorePath: string;
+
+    // ---- Model-store volume -----------------------------------------------
+    /** Use this existing PersistentVolumeClaim instead of creating one. */
+    readonly modelStoreClaimName?: string;
+    /** Size of the created claim. */
+    readonly modelStoreSize?: string;
+    /** Storage class of the created claim; unset uses the cluster default. */
+    readonly modelStoreStorageClass?: string;
+    /** Access modes of the created claim (replicas on several nodes need a mode that allows that). */
+    readonly modelStoreAccessModes?: readonly string[];
+    /** Node path for a static hostPath PersistentVolume (single-node clusters); binds the claim to it. */
+    readonly modelStoreHostPath?: string;
+    /** Refuse to delete or replace the claim (Pulumi `protect`). */
+    readonly modelStoreProtect?: boolean;
+
+    // ---- Server ---------------------------------------------------------------
+    /** Container image. Unset: TorchServe 0.12's CPU image, or its GPU image when `gpus` > 0 ({@link defaultImage}). */
+    readonly image?: string;
+    /** GPUs per pod (`nvidia.com/gpu` limit). */
+    readonly gpus?: number;
+    /** Pod replicas. */
+    readonly replicas?: number;
+    /** RollingUpdate maxSurge (count or percent). */
+    readonly maxSurge?: number | string;
+    /** RollingUpdate maxUnavailable (count or percent); 0 loses no capacity during a rollout. */
+    readonly maxUnavailable?: number | string;
+    /** CPU request. */
+    readonly cpuRequest?: string;
+    /** CPU limit. */
+    readonly cpuLimit?: string;
+    /** Memory request. */
+    readonly memoryRequest?: string;
+    /** Memory limit. */
+    readonly memoryLimit?: string;
+    /** Inference API port. */
+    readonly inferencePort?: number;
+    /** Management API port. */
+    readonly managementPort?: number;
+    /** Metrics API port. */
+    readonly metricsPort?: number;
+    /** Minimum workers per loaded model version. */
+    readonly minWorkers?: number;
+    /** Maximum workers per loaded model version. */
+    readonly maxWorkers?: number;
+    /** Server-side batch size. */
+    readonly batchSize?: number;
+    /** Longest wait to fill a batch, in milliseconds. */
+    readonly maxBatchDelayMs?: number;
+    /** Inference response timeout, in seconds. */
+    readonly responseTimeoutSeconds?: number;
+    /** `job_queue_size`. */
+    readonly jobQueueSize?: number;
+    /**
+     * `install_py_dep_per_model` (pip in the pod at load).
+     * Unset: true when `requirementsFile` is set ({@link defaultInstallPyDepPerModel}).
+     */
+    readonly installPyDepPerModel?: boolean;
+    /** Keep TorchServe token authorization on (then probes use TCP checks). */
+    readonly tokenAuth?: boolean;
+    /** Enable the model register/unregister API. Off by default (ShellTorch, CVE-2023-43654). */
+    readonly enableModelApi?: boolean;
+    /** `metrics_mode`: `prometheus` or `log`. */
+    readonly metricsMode?: MetricsMode;
+    /** More `config.properties` entries; managed keys are refused with the key to use instead. */
+    readonly extraProperties?: Readonly<Record<string, string>>;
+    /** Time a pod may take from start to healthy before it is restarted. */
+    readonly startupTimeoutSeconds?: number;
+    /** How long `pulumi up` waits for a rollout. */
+    readonly rolloutTimeoutMinutes?: number;
+
+    // ---- Service -----------------------------------------------------------
+    /** Type of the inference Service: `ClusterIP`, `NodePort` or `LoadBalancer`. */
+    readonly serviceType?: ServiceType;
+    /** Also expose the management port on the inference Service. */
+    readonly exposeManagement?: boolean;
+    /** Also expose the metrics port on the inference Service. */
+    readonly exposeMetrics?: boolean;
+}
+
+/** Archive formats that produce a single `.mar` file the model store can rotate. */
+export type ArchiveFormat = "default" | "zip-store";
+export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ["default", "zip-store"];
+
+export type MetricsMode = "prometheus" | "log";
+export const METRICS_MODES: readonly MetricsMode[] = ["prometheus", "log"];
+
+export type ServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
+export const SERVICE_TYPES: readonly ServiceType[] = ["ClusterIP", "NodePort", "LoadBalancer"];

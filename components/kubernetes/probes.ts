@@ -1,0 +1,63 @@
+/**
+ * The pod's startup, readiness and liveness probes, and the in-pod check they
+ * run. Periods and budgets come from measurements (README "Performance").
+ */
+import * as k8s from "@pulumi/kubernetes";
+import { Settings } from "../config";
+import { PORT_NAMES } from "./names";
+
+/**
+ * How often the startup probe checks; its failure threshold follows from the
+ * startup budget. Short, because the fixture is ready 2.5-3 s after start
+ * (README "Performance"): a pod becomes ready at most 2 s after its models
+ * have loaded, and each pod of a rollout waits that much at most.
+ */
+export const STARTUP_PROBE_PERIOD_SECONDS = 2;
+
+type Probes = Pick<k8s.types.input.core.v1.Container, "startupProbe" | "readinessProbe" | "livenessProbe">;
+
+/**
+ * A check that every loaded version of the model has at least its minimum
+ * workers READY, through the management API inside the pod. Measured on
+ * TorchServe 0.12: `/ping` answers 200 Healthy as soon as the frontend is up,
+ * seconds before a model's workers have loaded (and even when they fail), so
+ * it cannot gate traffic. Uses the image's Python; with token authorization
+ * on, it reads the management key from key_file.json in the server's directory.
+ */
+export function modelReadyCommand(settings: Settings): string[] {
+    const url = `http://127.0.0.1:${settings.server.ports.management}/models/${settings.model.name}/all`;
+    const script = [
+        "import json,os,sys,urllib.request as r",
+        `q=r.Request(${JSON.stringify(url)})`,
+        "k='key_file.json'",
+        "os.path.exists(k) and q.add_header('Authorization','Bearer '+json.load(open(k))['management']['key'])",
+        "v=json.load(r.urlopen(q,timeout=4))",
+        "sys.exit(0 if v and all(len(m['workers'])>=m['minWorkers'] and " +
+            "all(w['status']=='READY' for w in m['workers']) for m in v) else 1)",
+    ].join(";");
+    return ["python", "-c", script];
+}
+
+/**
+ * Startup and readiness: the model's workers are READY (see
+ * {@link modelReadyCommand}), so a rollout only moves traffic to pods that can
+ * answer. Liveness: the frontend answers `/ping` (a TCP check when token
+ * authorization is on, since `/ping` then needs a key); TorchServe restarts
+ * crashed workers itself, so liveness does not restart a pod for that.
+ */
+export function buildProbes(settings: Settings): Probes {
+    const modelReady = { exec: { command: modelReadyCommand(settings) } };
+    const alive = settings.server.tokenAuth
+        ? { tcpSocket: { port: PORT_NAMES.inference } }
+        : { httpGet: { path: "/ping", port: PORT_NAMES.inference } };
+    return {
+        startupProbe: {
+            ...modelReady,
+            periodSeconds: STARTUP_PROBE_PERIOD_SECONDS,
+            timeoutSeconds: 5,
+            failureThreshold: Math.ceil(settings.server.startupTimeoutSeconds / STARTUP_PROBE_PERIOD_SECONDS),
+        },
+        readinessProbe: { ...modelReady, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 2 },
+        livenessProbe: { ...alive, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+    };
+}

@@ -1,0 +1,124 @@
+/**
+ * Upgrading an existing stack to this checkout changes nothing: a stack
+ * deployed by the program as it was before the components were regrouped
+ * (BASELINE, built from `git archive` with its own `npm ci` and build), with
+ * a protected claim and hostPath volume, then `pulumi preview` and `pulumi up`
+ * with --expect-no-changes by this checkout's program, on the same stack
+ * (same state backend, same stack config file), from another directory as a
+ * fresh checkout would be.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { tempDir } from "../support/tempDir";
+import { Cluster, REPO, startCluster, testEnv, toolPath, venv } from "./support/environment";
+import { Kube } from "./support/kube";
+import { HANDLER, listDir, makeModel } from "./support/models";
+import { PulumiProject } from "./support/project";
+import { runOk } from "./support/run";
+
+/** The last commit of main before the regrouping. */
+const BASELINE = "6a37f03";
+const STACK = "upgrade";
+const NAMESPACE = "e2e-upgrade";
+const RELATIVE_HANDLER = "model/handler.py";
+
+/** A build of the project at `commit` in a temporary directory: `git archive`, `npm ci`, `npm run build`. */
+async function buildCommit(commit: string, env: NodeJS.ProcessEnv): Promise<string> {
+    const git = (args: string[]) => execFileSync("git", ["-C", REPO, ...args], { encoding: "utf8" }).trim();
+    try {
+        git(["cat-file", "-e", `${commit}^{commit}`]);
+    } catch (error) {
+        const shallow = git(["rev-parse", "--is-shallow-repository"]) === "true";
+        throw new Error(
+            `the upgrade test deploys commit ${commit} first, and this clone does not have it` +
+                (shallow ? " (a shallow clone: run git fetch --unshallow)" : ""),
+            { cause: error },
+        );
+    }
+    const dir = tempDir(`e2e-baseline-${commit}-`);
+    execFileSync("bash", ["-c", 'git -C "$1" archive "$2" | tar -x -C "$3"', "bash", REPO, commit, dir]);
+    await runOk("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd: dir, env });
+    await runOk("npm", ["run", "--silent", "build"], { cwd: dir, env });
+    return dir;
+}
+
+describe(`upgrading a stack deployed by ${BASELINE}`, () => {
+    let cluster: Cluster;
+    let env: NodeJS.ProcessEnv;
+    let kube: Kube;
+    let previous: PulumiProject;
+    let current: PulumiProject;
+    const work = tempDir("e2e-upgrade-");
+    const store = path.join(work, "store");
+
+    before(async () => {
+        const pythonEnv = venv();
+        cluster = startCluster(`e2e-upgrade-${process.pid}`, { ...process.env, PATH: toolPath() });
+        env = testEnv(cluster.kubeconfig, path.join(pythonEnv, "bin"));
+        kube = new Kube(env);
+        previous = new PulumiProject(env, await buildCommit(BASELINE, env));
+        current = new PulumiProject(env);
+        for (const project of [previous, current]) {
+            fs.mkdirSync(path.join(project.dir, path.dirname(RELATIVE_HANDLER)));
+            fs.copyFileSync(HANDLER, path.join(project.dir, RELATIVE_HANDLER));
+        }
+        const model = await makeModel(pythonEnv, path.join(work, "model"), 1);
+        await previous.initStack(STACK, {
+            namespace: NAMESPACE,
+            createNamespace: true,
+            modelName: "demo",
+            modelVersion: "v1",
+            serializedFile: model.serializedFile,
+            handler: RELATIVE_HANDLER,
+            extraFiles: [model.labels],
+            archiverCommand: path.join(pythonEnv, "bin", "torch-model-archiver"),
+            modelStorePath: store,
+            modelStoreHostPath: store,
+            modelStoreSize: "1Gi",
+            // modelStoreProtect stays at its default (true): the claim and the volume are protected.
+            cpuRequest: "100m",
+            memoryRequest: "128Mi",
+            rolloutTimeoutMinutes: 3,
+        });
+    });
+
+    after(async () => {
+        if (previous) {
+            await current.pulumi(["state", "unprotect", "--all", "--yes", "--stack", STACK]);
+            await current.destroy(STACK);
+        }
+        cluster?.stop();
+    });
+
+    it(`deploys with the program of ${BASELINE}: protected claim and volume, an Available Deployment`, async () => {
+        const up = await previous.up(STACK);
+        assert.equal(up.code, 0, `pulumi up with ${BASELINE} failed:\n${up.stdout}\n${up.stderr}`);
+        const claim = await kube.json(["get", "pvc", "torchserve-model-store", "-n", NAMESPACE]);
+        assert.equal(claim.status.phase, "Bound");
+        assert.equal(
+            (await kube.json(["get", "deployment", "torchserve", "-n", NAMESPACE])).status.availableReplicas,
+            2,
+        );
+        const state = await runOk("pulumi", ["stack", "export", "--stack", STACK], { cwd: previous.dir, env });
+        const protectedNames = (JSON.parse(state.stdout).deployment.resources as { urn: string; protect?: boolean }[])
+            .filter((r) => r.protect)
+            .map((r) => r.urn.split("::").pop())
+            .sort();
+        assert.deepEqual(protectedNames, ["torchserve-model-store", "torchserve-model-store-volume"]);
+        assert.deepEqual(listDir(store), ["demo.v1.mar"]);
+    });
+
+    it("shows no changes with this checkout's program: preview and up with --expect-no-changes", async () => {
+        // The stack's config file goes with the stack (it also holds the secrets salt).
+        fs.copyFileSync(previous.stackFile(STACK), current.stackFile(STACK));
+        const preview = await current.preview(STACK, ["--expect-no-changes"]);
+        assert.equal(preview.code, 0, `the preview shows changes:\n${preview.stdout}\n${preview.stderr}`);
+        const up = await current.up(STACK, ["--expect-no-changes"]);
+        assert.equal(up.code, 0, `the up changed something:\n${up.stdout}\n${up.stderr}`);
+        assert.deepEqual(listDir(store), ["demo.v1.mar"], "no step ran");
+        console.log(`upgrade from ${BASELINE}, pulumi up --expect-no-changes:\n${up.stdout.trim()}`);
+    });
+});

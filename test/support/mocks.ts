@@ -1,0 +1,83 @@
+/**
+ * Pulumi mocks that record every registered resource: type, name, parent,
+ * inputs, protection and dependencies. Auto-naming is emulated the way the
+ * Kubernetes provider behaves for our purposes: a name derived from the
+ * inputs, so unchanged inputs keep their name and changed ones get a new one.
+ * Used in-process by the unit tests and by the harness that runs index.ts.
+ */
+import * as crypto from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Recorded {
+    type: string;
+    name: string;
+    /** The parent's name, if any. */
+    parent?: string;
+    inputs: any;
+    /** Names of the resources it depends on, sorted. */
+    dependencies: string[];
+    protect: boolean;
+    retainOnDelete: boolean;
+}
+
+type Options = Pick<Recorded, "parent" | "dependencies" | "protect" | "retainOnDelete">;
+
+/** One program run under mocks: start it, build resources, then finish it to read what was registered. */
+export class MockRun {
+    private readonly registered: { type: string; name: string; inputs: any }[] = [];
+    private readonly options = new Map<string, Options>();
+
+    private constructor() {}
+
+    /** Starts a fresh run for `stack` with this stack config (the whole config map, replaced). */
+    static async start(stack: string, config: Record<string, string>, preview = true): Promise<MockRun> {
+        const run = new MockRun();
+        await pulumi.runtime.setMocks(
+            {
+                newResource(args) {
+                    const inputs = args.inputs;
+                    const state = { ...inputs };
+                    if (args.type.startsWith("kubernetes:") && inputs.metadata && !inputs.metadata.name) {
+                        const suffix = crypto
+                            .createHash("sha256")
+                            .update(JSON.stringify(inputs))
+                            .digest("hex")
+                            .slice(0, 8);
+                        state.metadata = { ...inputs.metadata, name: `${args.name}-${suffix}` };
+                    }
+                    if (args.type === "command:local:Command") {
+                        Object.assign(state, { stdout: "", stderr: "" });
+                    }
+                    run.registered.push({ type: args.type, name: args.name, inputs });
+                    return { id: `${args.name}-id`, state };
+                },
+                call: () => ({}),
+            },
+            "torchserve-stack",
+            stack,
+            preview,
+        );
+
+        // The registration requests carry what the mocks are not told: parent, options, dependencies.
+        const monitor = pulumi.runtime.getMonitor() as any;
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: any, callback: any) => {
+            const nameOf = (urn: string) => urn.split("::").pop()!;
+            run.options.set(`${req.getType()}::${req.getName()}`, {
+                parent: req.getParent() ? nameOf(req.getParent()) : undefined,
+                dependencies: req.getDependenciesList().map(nameOf).sort(),
+                protect: req.getProtect() === true,
+                retainOnDelete: req.getRetainondelete() === true,
+            });
+            return register(req, callback);
+        };
+        pulumi.runtime.setAllConfig(config);
+        return run;
+    }
+
+    /** Waits until every registration has been answered; returns the resources in registration order. */
+    async finish(): Promise<Recorded[]> {
+        await pulumi.runtime.disconnect();
+        return this.registered.map((r) => ({ ...r, ...this.options.get(`${r.type}::${r.name}`)! }));
+    }
+}

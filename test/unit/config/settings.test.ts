@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import {
+    ConfigValidationError,
+    TORCHSERVE_IMAGE_CPU,
+    TORCHSERVE_IMAGE_GPU,
+    TorchServeStackArgs,
+    resolveSettings,
+} from "../../../components/config";
+import { makeModelDir, realFiles } from "../../support/fixtures";
+
+const base = makeModelDir();
+// Exists, so only its name is wrong.
+fs.writeFileSync(path.join(base.dir, "l[1].json"), "{}");
+
+function problemsOf(overrides: Partial<Record<keyof TorchServeStackArgs, unknown>>) {
+    const args = { ...base.args, ...overrides } as TorchServeStackArgs;
+    try {
+        resolveSettings(args, realFiles);
+    } catch (error) {
+        assert.ok(error instanceof ConfigValidationError, `expected ConfigValidationError, got ${error}`);
+        return error;
+    }
+    return undefined;
+}
+
+describe("resolveSettings", () => {
+    it("applies safe defaults to a minimal config", () => {
+        const s = resolveSettings(base.args, realFiles);
+        assert.equal(s.appName, "torchserve");
+        assert.equal(s.model.keep, 3);
+        assert.equal(s.model.archiveFormat, "zip-store");
+        assert.equal(s.server.image, TORCHSERVE_IMAGE_CPU);
+        assert.equal(s.server.replicas, 2);
+        assert.equal(s.server.maxSurge, 1);
+        assert.equal(s.server.maxUnavailable, 0);
+        assert.deepEqual(s.server.ports, { inference: 8080, management: 8081, metrics: 8082 });
+        assert.equal(s.server.enableModelApi, false);
+        assert.equal(s.server.tokenAuth, false);
+        assert.equal(s.server.metricsMode, "prometheus");
+        assert.equal(s.server.installPyDepPerModel, false);
+        assert.equal(s.service.type, "ClusterIP");
+        assert.equal(s.service.exposeManagement, false);
+        assert.equal(s.service.exposeMetrics, false);
+        assert.equal(s.store.protect, true);
+    });
+
+    it("picks the GPU image when gpus > 0 and installs requirements only when a file is given", () => {
+        const s = resolveSettings(
+            { ...base.args, gpus: 1, requirementsFile: `${base.dir}/requirements.txt` },
+            realFiles,
+        );
+        assert.equal(s.server.image, TORCHSERVE_IMAGE_GPU);
+        assert.equal(s.server.installPyDepPerModel, true);
+    });
+
+    it("accepts built-in handler names without a file", () => {
+        assert.equal(
+            resolveSettings({ ...base.args, handler: "image_classifier" }, realFiles).model.handler,
+            "image_classifier",
+        );
+    });
+
+    // Each case: the overrides, the key the error must name, and a word the problem must contain.
+    const badConfigs: [string, Partial<Record<keyof TorchServeStackArgs, unknown>>, string, RegExp][] = [
+        ["missing model name", { modelName: "" }, "modelName", /required/],
+        ["model name with a dot", { modelName: "res.net" }, "modelName", /no dots/],
+        ["model name with a slash", { modelName: "a/b" }, "modelName", /letters, digits/],
+        ["version that is no label value", { modelVersion: "v1/bad" }, "modelVersion", /label value/],
+        ["version too long", { modelVersion: "v".repeat(64) }, "modelVersion", /63/],
+        ["empty version", { modelVersion: "" }, "modelVersion", /label value/],
+        ["keep of zero", { archiveKeep: 0 }, "archiveKeep", /1 to 100/],
+        ["fractional keep", { archiveKeep: 2.5 }, "archiveKeep", /whole number/],
+        ["missing serialized file", { serializedFile: `${base.dir}/missing.pt` }, "serializedFile", /does not exist/],
+        ["serialized file is a directory", { serializedFile: base.dir }, "serializedFile", /not a file/],
+        ["missing handler file", { handler: `${base.dir}/nope.py` }, "handler", /does not exist/],
+        ["unknown built-in handler", { handler: "magic_handler" }, "handler", /built-in handler/],
+        [
+            "missing extra file",
+            { extraFiles: [`${base.dir}/labels.json`, `${base.dir}/gone.json`] },
+            "extraFiles[1]",
+            /does not exist/,
+        ],
+        [
+            "wildcard in an extra file",
+            { extraFiles: [`${base.dir}/labels.json`, `${base.dir}/l[1].json`] },
+            "extraFiles[1]",
+            /wildcard/,
+        ],
+        [
+            "missing requirements file",
+            { requirementsFile: `${base.dir}/req.txt` },
+            "requirementsFile",
+            /does not exist/,
+        ],
+        ["tgz archive format", { archiveFormat: "tgz" }, "archiveFormat", /no \.mar file/],
+        ["missing model store path", { modelStorePath: "" }, "modelStorePath", /required/],
+        ["invalid namespace", { namespace: "ML_Prod" }, "namespace", /namespace/],
+        ["invalid app name", { appName: "9torchserve" }, "appName", /start with a letter/],
+        ["port clash", { managementPort: 8080 }, "managementPort", /clashes with inferencePort/],
+        ["privileged port", { metricsPort: 80 }, "metricsPort", /1024 to 65535/],
+        ["bad cpu quantity", { cpuLimit: "1 core" }, "cpuLimit", /quantity/],
+        ["bad memory quantity", { memoryRequest: "4GB" }, "memoryRequest", /quantity/],
+        ["request above limit", { memoryRequest: "8Gi" }, "memoryRequest", /larger than memoryLimit/],
+        ["zero replicas", { replicas: 0 }, "replicas", /1 to 1000/],
+        ["rollout that cannot progress", { maxSurge: 0, maxUnavailable: "0%" }, "maxSurge", /both zero/],
+        ["bad surge", { maxSurge: "lots" }, "maxSurge", /percentage/],
+        ["negative gpus", { gpus: -1 }, "gpus", /0 to 16/],
+        ["unknown service type", { serviceType: "Ingress" }, "serviceType", /ClusterIP, NodePort, LoadBalancer/],
+        ["unknown metrics mode", { metricsMode: "statsd" }, "metricsMode", /prometheus, log/],
+        ["min workers above max", { minWorkers: 4, maxWorkers: 2 }, "minWorkers", /larger than maxWorkers/],
+        ["bad model store size", { modelStoreSize: "ten gigs" }, "modelStoreSize", /quantity/],
+        ["relative host path", { modelStoreHostPath: "data/store" }, "modelStoreHostPath", /absolute/],
+        [
+            "host path with existing claim",
+            { modelStoreHostPath: "/data", modelStoreClaimName: "pvc" },
+            "modelStoreHostPath",
+            /cannot be combined/,
+        ],
+        ["bad access mode", { modelStoreAccessModes: ["ReadWriteAll"] }, "modelStoreAccessModes", /ReadWriteMany/],
+        [
+            "managed property in extras",
+            { extraProperties: { load_models: "all" } },
+            "extraProperties.load_models",
+            /rendered by this program/,
+        ],
+        [
+            "unknown property in extras",
+            { extraProperties: { max_reqest_size: "10" } },
+            "extraProperties.max_reqest_size",
+            /did you mean max_request_size/,
+        ],
+        [
+            "multi-line property value",
+            { extraProperties: { allowed_urls: "a\nb" } },
+            "extraProperties.allowed_urls",
+            /one line/,
+        ],
+        [
+            "env expansion in property value",
+            { extraProperties: { allowed_urls: "$$URLS$$" } },
+            "extraProperties.allowed_urls",
+            /\$\$/,
+        ],
+        ["startup budget too small", { startupTimeoutSeconds: 1 }, "startupTimeoutSeconds", /10 to 3600/],
+        ["empty image", { image: " " }, "image", /image reference/],
+    ];
+
+    for (const [name, overrides, key, problem] of badConfigs) {
+        it(`rejects ${name}, naming ${key} and a fix`, () => {
+            const error = problemsOf(overrides);
+            assert.ok(error, "expected the config to be rejected");
+            const match = error.problems.find((p) => p.key === key);
+            assert.ok(match, `no problem names ${key}: ${error.message}`);
+            assert.match(match.problem, problem);
+            assert.ok(match.fix.length > 10, "a fix is given");
+            assert.match(error.message, /nothing was deployed or deleted/);
+            assert.match(error.message, new RegExp(key.replace(/[[\].]/g, "\\$&")));
+        });
+    }
+
+    it("reports every problem at once", () => {
+        const error = problemsOf({ modelName: "", archiveKeep: 0, inferencePort: 8081 });
+        assert.ok(error);
+        assert.deepEqual(error.problems.map((p) => p.key).sort(), ["archiveKeep", "managementPort", "modelName"]);
+    });
+});

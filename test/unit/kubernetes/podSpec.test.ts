@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+    buildDeploymentSpec,
+    buildPodSpec,
+    modelReadyCommand,
+    podLabels,
+    selectorLabels,
+    torchServeArgs,
+} from "../../../components/kubernetes";
+import { resolveSettings } from "../../../components/config";
+import { makeModelDir, realFiles } from "../../support/fixtures";
+
+const fixture = makeModelDir();
+const settings = resolveSettings(fixture.args, realFiles);
+const input = { settings, version: "v7", configMapName: "torchserve-config-abc", claimName: "torchserve-model-store" };
+
+// The builders return Pulumi input types; with plain inputs they are plain objects.
+const spec = buildDeploymentSpec(input) as any;
+const pod = buildPodSpec(input) as any;
+const container = pod.containers[0];
+
+describe("pod spec", () => {
+    it("rolls with zero downtime by default", () => {
+        assert.equal(spec.replicas, 2);
+        assert.deepEqual(spec.strategy, { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    });
+
+    it("selects by stable labels and marks pods with the version", () => {
+        assert.deepEqual(spec.selector.matchLabels, selectorLabels("torchserve"));
+        assert.equal(spec.template.metadata.labels["app.kubernetes.io/version"], "v7");
+        for (const [key, value] of Object.entries(spec.selector.matchLabels)) {
+            assert.equal(spec.template.metadata.labels[key], value, "selector matches the template");
+        }
+        assert.ok(
+            !("app.kubernetes.io/version" in spec.selector.matchLabels),
+            "a version bump must not change the selector",
+        );
+    });
+
+    it("runs torchserve in the foreground without config snapshots, bypassing the image entrypoint", () => {
+        assert.deepEqual(container.command, ["torchserve"]);
+        assert.deepEqual(container.args, torchServeArgs());
+        assert.ok(container.args.includes("--foreground"));
+        assert.ok(container.args.includes("--ncs"));
+        assert.deepEqual(container.args.slice(-4), [
+            "--model-store",
+            "/home/model-server/model-store",
+            "--ts-config",
+            "/home/model-server/config/config.properties",
+        ]);
+    });
+
+    it("names the three ports the Services target", () => {
+        assert.deepEqual(
+            container.ports.map((p: any) => [p.name, p.containerPort]),
+            [
+                ["ts", 8080],
+                ["ts-management", 8081],
+                ["ts-metrics", 8082],
+            ],
+        );
+    });
+
+    it("gates startup and readiness on the model's workers being READY, and liveness on /ping", () => {
+        for (const probe of [container.startupProbe, container.readinessProbe]) {
+            assert.deepEqual(probe.exec.command, modelReadyCommand(settings));
+        }
+        assert.deepEqual(container.livenessProbe.httpGet, { path: "/ping", port: "ts" });
+        assert.equal(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold, 300);
+        const [python, flag, script] = modelReadyCommand(settings);
+        assert.deepEqual([python, flag], ["python", "-c"]);
+        assert.match(script, /http:\/\/127\.0\.0\.1:8081\/models\/demo\/all/);
+    });
+
+    it("keeps liveness keyless with token authorization on (TCP), while the model check reads the key file", () => {
+        const tokenSettings = resolveSettings({ ...fixture.args, tokenAuth: true }, realFiles);
+        const tokenPod = buildPodSpec({ ...input, settings: tokenSettings }) as any;
+        assert.deepEqual(tokenPod.containers[0].livenessProbe.tcpSocket, { port: "ts" });
+        assert.match(modelReadyCommand(tokenSettings)[2], /key_file\.json/);
+    });
+
+    it("stops the server itself before the container is killed, with time to drain", () => {
+        assert.deepEqual(container.lifecycle.preStop.exec.command, ["sh", "-c", "sleep 5; torchserve --stop"]);
+        assert.ok(pod.terminationGracePeriodSeconds > 5 + 10);
+        assert.deepEqual(container.env, [{ name: "PIP_DISABLE_PIP_VERSION_CHECK", value: "1" }]);
+    });
+
+    it("sets requests and limits, and a GPU limit only when asked", () => {
+        assert.deepEqual(container.resources, {
+            requests: { cpu: "1", memory: "1Gi" },
+            limits: { cpu: "1", memory: "4Gi" },
+        });
+        const gpuPod = buildPodSpec({
+            ...input,
+            settings: resolveSettings({ ...fixture.args, gpus: 2 }, realFiles),
+        }) as any;
+        assert.equal(gpuPod.containers[0].resources.limits["nvidia.com/gpu"], "2");
+        assert.match(gpuPod.containers[0].image, /-gpu$/);
+    });
+
+    it("runs as the non-root model-server user with fsGroup and no privilege escalation", () => {
+        assert.equal(pod.securityContext.runAsNonRoot, true);
+        assert.equal(pod.securityContext.runAsUser, 1000);
+        assert.equal(pod.securityContext.fsGroup, 1000);
+        assert.equal(container.securityContext.allowPrivilegeEscalation, false);
+        assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"]);
+    });
+
+    it("mounts the ConfigMap and the model-store claim read-only", () => {
+        assert.deepEqual(pod.volumes, [
+            { name: "config", configMap: { name: "torchserve-config-abc" } },
+            { name: "model-store", persistentVolumeClaim: { claimName: "torchserve-model-store", readOnly: true } },
+        ]);
+        assert.ok(container.volumeMounts.every((m: any) => m.readOnly === true));
+    });
+
+    it("changes only the version label on a version bump", () => {
+        const next = buildDeploymentSpec({ ...input, version: "v8" }) as any;
+        assert.deepEqual(
+            { ...next, template: { ...next.template, metadata: {} } },
+            { ...spec, template: { ...spec.template, metadata: {} } },
+        );
+        assert.deepEqual(next.template.metadata.labels, podLabels("torchserve", "v8"));
+    });
+});
