@@ -38,10 +38,22 @@ async function deploy(options: DeployOptions): Promise<DeploySummary> {
         const previous = plainOutputs(await stack.outputs());
         const configFile = path.join(scratch, `Pulumi.${options.stack}.yaml`);
         const committed = path.join(options.projectDir, `Pulumi.${options.stack.split("/").pop()}.yaml`);
-        fs.writeFileSync(configFile, runConfigFileText(fs.existsSync(committed) ? fs.readFileSync(committed, "utf8") : undefined, project, options.runConfig));
+        fs.writeFileSync(
+            configFile,
+            runConfigFileText(
+                fs.existsSync(committed) ? fs.readFileSync(committed, "utf8") : undefined,
+                project,
+                options.runConfig,
+            ),
+        );
 
         const report = new RunReport();
-        const common = { configFile, color: "never" as const, onOutput: (text: string) => process.stderr.write(text), onEvent: report.onEvent };
+        const common = {
+            configFile,
+            color: "never" as const,
+            onOutput: (text: string) => process.stderr.write(text),
+            onEvent: report.onEvent,
+        };
         progress(`${options.preview ? "previewing" : "deploying"} stack ${options.stack} (${describeRun(options)})`);
         let failure: { kind: FailureKind; message: string } | null = null;
         try {
@@ -75,7 +87,11 @@ async function deploy(options: DeployOptions): Promise<DeploySummary> {
 async function selectStack(name: string, workspace: LocalWorkspace): Promise<Stack> {
     const known = (await workspace.listStacks()).map((s) => s.name);
     if (!known.includes(name) && !known.some((s) => s.endsWith(`/${name}`))) {
-        throw new UsageError(`stack ${name} does not exist in this state backend (${process.env.PULUMI_BACKEND_URL ?? "the Pulumi Cloud"}); create it once with: pulumi stack init ${name}`);
+        const backend = process.env.PULUMI_BACKEND_URL ?? "the Pulumi Cloud";
+        throw new UsageError(
+            `stack ${name} does not exist in this state backend (${backend}); ` +
+                `create it once with: pulumi stack init ${name}`,
+        );
     }
     return Stack.select(name, workspace);
 }
@@ -94,9 +110,20 @@ function round(seconds: number): number {
 
 function failedBeforeRunning(stack: string, preview: boolean, kind: FailureKind, message: string): DeploySummary {
     return {
-        stack, operation: preview ? "preview" : "up", result: "failed", exitCode: EXIT_CODES[kind], failure: { kind, message },
-        modelName: null, modelVersion: null, previousModelVersion: null, loadedVersions: [], predictionUrl: null,
-        rolloutSeconds: null, durationSeconds: 0, changes: {}, outputs: {},
+        stack,
+        operation: preview ? "preview" : "up",
+        result: "failed",
+        exitCode: EXIT_CODES[kind],
+        failure: { kind, message },
+        modelName: null,
+        modelVersion: null,
+        previousModelVersion: null,
+        loadedVersions: [],
+        predictionUrl: null,
+        rolloutSeconds: null,
+        durationSeconds: 0,
+        changes: {},
+        outputs: {},
     };
 }
 
@@ -109,12 +136,19 @@ async function main(): Promise<number> {
         summary = await deploy(options);
     } catch (error) {
         const kind: FailureKind = error instanceof UsageError ? "bad-input" : "other";
-        summary = failedBeforeRunning(options?.stack ?? "", options?.preview ?? argv.includes("--preview"), kind, (error as Error).message);
+        summary = failedBeforeRunning(
+            options?.stack ?? "",
+            options?.preview ?? argv.includes("--preview"),
+            kind,
+            (error as Error).message,
+        );
     }
     if (summary.failure) {
         progress(`FAILED (${summary.failure.kind}, exit ${summary.exitCode}): ${summary.failure.message}`);
     } else {
-        progress(`done: ${summary.modelName} ${summary.modelVersion} (was ${summary.previousModelVersion ?? "none"}), loaded ${summary.loadedVersions.join(", ")}`);
+        const was = summary.previousModelVersion ?? "none";
+        const loaded = summary.loadedVersions.join(", ");
+        progress(`done: ${summary.modelName} ${summary.modelVersion} (was ${was}), loaded ${loaded}`);
     }
     const json = JSON.stringify(summary);
     if (options?.summaryFile) {
@@ -124,7 +158,10 @@ async function main(): Promise<number> {
     return summary.exitCode;
 }
 
-main().then((code) => process.exit(code), (error) => {
-    process.stderr.write(`${(error as Error).stack ?? error}\n`);
-    process.exit(1);
-});
+main().then(
+    (code) => process.exit(code),
+    (error) => {
+        process.stderr.write(`${(error as Error).stack ?? error}\n`);
+        process.exit(1);
+    },
+);

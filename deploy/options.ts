@@ -112,7 +112,10 @@ export function parseDeployArgs(argv: readonly string[], cwd: string, defaultPro
     if (runConfig.serializedFile === undefined) {
         for (const flag of ["handler", "extra-file", "requirements-file"]) {
             if (values[flag] !== undefined) {
-                throw new UsageError(`--${flag} belongs to a new model: give --serialized-file too, or drop it to switch to an archived --model-version`);
+                throw new UsageError(
+                    `--${flag} belongs to a new model: give --serialized-file too, ` +
+                        "or drop it to switch to an archived --model-version",
+                );
             }
         }
     }

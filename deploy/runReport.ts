@@ -73,7 +73,10 @@ export class RunReport {
     /** The errors the engine reported, most specific first (resource errors before the generic "update failed"). */
     errorMessage(): string {
         const specific = this.errors.filter((e) => !/^update failed$|^preview failed$/.test(e.message));
-        return (specific.length > 0 ? specific : this.errors).map((e) => e.message).join("\n") || "the engine reported a failure";
+        return (
+            (specific.length > 0 ? specific : this.errors).map((e) => e.message).join("\n") ||
+            "the engine reported a failure"
+        );
     }
 }
 

@@ -24,12 +24,18 @@ export interface DeploySummary {
 }
 
 /** Plain values of the stack outputs (the Automation API wraps each as {value, secret}). */
-export function plainOutputs(outputs: Readonly<Record<string, { value: unknown; secret: boolean }>>): Record<string, unknown> {
-    return Object.fromEntries(Object.entries(outputs).map(([key, output]) => [key, output.secret ? "[secret]" : output.value]));
+export function plainOutputs(
+    outputs: Readonly<Record<string, { value: unknown; secret: boolean }>>,
+): Record<string, unknown> {
+    return Object.fromEntries(
+        Object.entries(outputs).map(([key, output]) => [key, output.secret ? "[secret]" : output.value]),
+    );
 }
 
 /** Reads the fields a pipeline needs from the stack outputs, tolerating a stack that has none yet. */
-export function modelFields(outputs: Readonly<Record<string, unknown>>): Pick<DeploySummary, "modelName" | "modelVersion" | "loadedVersions" | "predictionUrl"> {
+export function modelFields(
+    outputs: Readonly<Record<string, unknown>>,
+): Pick<DeploySummary, "modelName" | "modelVersion" | "loadedVersions" | "predictionUrl"> {
     const text = (key: string) => (typeof outputs[key] === "string" ? (outputs[key] as string) : null);
     const loaded = outputs.loadedVersions;
     return {

@@ -17,7 +17,9 @@ function serviceAccountDir(): string {
 describe("in-cluster credentials", () => {
     it("writes a kubeconfig for the pod's service account, reading the token from its file", () => {
         const dir = serviceAccountDir();
-        const config = parse(inClusterKubeconfig({ KUBERNETES_SERVICE_HOST: "10.96.0.1", KUBERNETES_SERVICE_PORT: "443" }, dir)!);
+        const config = parse(
+            inClusterKubeconfig({ KUBERNETES_SERVICE_HOST: "10.96.0.1", KUBERNETES_SERVICE_PORT: "443" }, dir)!,
+        );
         assert.equal(config.clusters[0].cluster.server, "https://10.96.0.1:443");
         assert.equal(config.clusters[0].cluster["certificate-authority"], path.join(dir, "ca.crt"));
         assert.equal(config.users[0].user.tokenFile, path.join(dir, "token"));
@@ -26,7 +28,12 @@ describe("in-cluster credentials", () => {
     });
 
     it("brackets an IPv6 service host", () => {
-        const config = parse(inClusterKubeconfig({ KUBERNETES_SERVICE_HOST: "fd00::1", KUBERNETES_SERVICE_PORT: "6443" }, serviceAccountDir())!);
+        const config = parse(
+            inClusterKubeconfig(
+                { KUBERNETES_SERVICE_HOST: "fd00::1", KUBERNETES_SERVICE_PORT: "6443" },
+                serviceAccountDir(),
+            )!,
+        );
         assert.equal(config.clusters[0].cluster.server, "https://[fd00::1]:6443");
     });
 

@@ -6,9 +6,26 @@ const parse = (...argv: string[]) => parseDeployArgs(argv, "/runs/42", "/app");
 
 describe("deploy command flags", () => {
     it("turns a pipeline's flags into this run's config, paths absolute from the caller's directory", () => {
-        const options = parse("--stack", "prod", "--serialized-file", "model.pt", "--handler", "src/handler.py",
-            "--extra-file", "labels.json", "--extra-file", "/abs/index.bin", "--requirements-file", "req.txt",
-            "--model-version", "run-42", "--model-store-path", "/mnt/store", "--archiver-command", "tools/archiver");
+        const options = parse(
+            "--stack",
+            "prod",
+            "--serialized-file",
+            "model.pt",
+            "--handler",
+            "src/handler.py",
+            "--extra-file",
+            "labels.json",
+            "--extra-file",
+            "/abs/index.bin",
+            "--requirements-file",
+            "req.txt",
+            "--model-version",
+            "run-42",
+            "--model-store-path",
+            "/mnt/store",
+            "--archiver-command",
+            "tools/archiver",
+        );
         assert.equal(options.stack, "prod");
         assert.equal(options.projectDir, "/app");
         assert.equal(options.preview, false);
@@ -24,13 +41,32 @@ describe("deploy command flags", () => {
     });
 
     it("keeps built-in handler names and bare archiver names as they are", () => {
-        const options = parse("--stack", "prod", "--serialized-file", "m.pt", "--handler", "image_classifier", "--archiver-command", "torch-model-archiver");
+        const options = parse(
+            "--stack",
+            "prod",
+            "--serialized-file",
+            "m.pt",
+            "--handler",
+            "image_classifier",
+            "--archiver-command",
+            "torch-model-archiver",
+        );
         assert.equal(options.runConfig.handler, "image_classifier");
         assert.equal(options.runConfig.archiverCommand, "torch-model-archiver");
     });
 
     it("sets nothing it was not given (a version switch, a preview)", () => {
-        const options = parse("--stack", "prod", "--model-version", "v3", "--preview", "--summary-file", "out.json", "--project-dir", "../repo");
+        const options = parse(
+            "--stack",
+            "prod",
+            "--model-version",
+            "v3",
+            "--preview",
+            "--summary-file",
+            "out.json",
+            "--project-dir",
+            "../repo",
+        );
         assert.deepEqual(options.runConfig, { modelVersion: "v3" });
         assert.equal(options.preview, true);
         assert.equal(options.summaryFile, "/runs/42/out.json");
@@ -38,10 +74,19 @@ describe("deploy command flags", () => {
     });
 
     it("refuses a missing stack, unknown flags, empty values and model files without a model", () => {
-        assert.throws(() => parse("--serialized-file", "m.pt"), (e: Error) => e instanceof UsageError && /--stack is required/.test(e.message));
-        assert.throws(() => parse("--stack", "prod", "--modle-version", "v1"), (e: Error) => e instanceof UsageError && /modle-version/.test(e.message) && /usage:/.test(e.message));
+        assert.throws(
+            () => parse("--serialized-file", "m.pt"),
+            (e: Error) => e instanceof UsageError && /--stack is required/.test(e.message),
+        );
+        assert.throws(
+            () => parse("--stack", "prod", "--modle-version", "v1"),
+            (e: Error) => e instanceof UsageError && /modle-version/.test(e.message) && /usage:/.test(e.message),
+        );
         assert.throws(() => parse("--stack", "prod", "--model-version", " "), /--model-version needs a value/);
-        assert.throws(() => parse("--stack", "prod", "--handler", "h.py"), /--handler belongs to a new model: give --serialized-file too/);
+        assert.throws(
+            () => parse("--stack", "prod", "--handler", "h.py"),
+            /--handler belongs to a new model: give --serialized-file too/,
+        );
         assert.throws(() => parse("--stack", "prod", "positional"), UsageError);
     });
 });

@@ -15,7 +15,11 @@ config:
 
 describe("the run's config file", () => {
     it("adds the run's model keys and keeps everything committed, secure values and salt included", () => {
-        const text = runConfigFileText(committed, "torchserve-stack", { modelVersion: "run-7", serializedFile: "/runs/7/model.pt", extraFiles: ["/runs/7/a.json"] });
+        const text = runConfigFileText(committed, "torchserve-stack", {
+            modelVersion: "run-7",
+            serializedFile: "/runs/7/model.pt",
+            extraFiles: ["/runs/7/a.json"],
+        });
         const document = parse(text);
         assert.equal(document.encryptionsalt, "v1:abc:def");
         assert.deepEqual(document.config, {
@@ -31,8 +35,15 @@ describe("the run's config file", () => {
 
     it("overrides a committed model key for this run only, and works without a stack file", () => {
         const withVersion = `config:\n  torchserve-stack:modelVersion: v1\n`;
-        assert.equal(parse(runConfigFileText(withVersion, "torchserve-stack", { modelVersion: "v2" })).config["torchserve-stack:modelVersion"], "v2");
-        assert.deepEqual(parse(runConfigFileText(undefined, "p", { modelVersion: "v2" })), { config: { "p:modelVersion": "v2" } });
+        assert.equal(
+            parse(runConfigFileText(withVersion, "torchserve-stack", { modelVersion: "v2" })).config[
+                "torchserve-stack:modelVersion"
+            ],
+            "v2",
+        );
+        assert.deepEqual(parse(runConfigFileText(undefined, "p", { modelVersion: "v2" })), {
+            config: { "p:modelVersion": "v2" },
+        });
         assert.deepEqual(parse(runConfigFileText("", "p", {})), { config: {} });
     });
 

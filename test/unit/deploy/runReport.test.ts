@@ -4,15 +4,18 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { RunReport, urnName, urnType } from "../../../deploy/runReport";
 
 const STACK = "urn:pulumi:prod::torchserve-stack::pulumi:pulumi:Stack::torchserve-stack-prod";
-const ARCHIVE = "urn:pulumi:prod::torchserve-stack::torchserve:index:TorchServeStack$command:local:Command::torchserve-archive";
-const DEPLOYMENT = "urn:pulumi:prod::torchserve-stack::torchserve:index:TorchServeStack$kubernetes:apps/v1:Deployment::torchserve-deployment";
+const ARCHIVE =
+    "urn:pulumi:prod::torchserve-stack::torchserve:index:TorchServeStack$command:local:Command::torchserve-archive";
+const DEPLOYMENT =
+    "urn:pulumi:prod::torchserve-stack::torchserve:index:TorchServeStack$kubernetes:apps/v1:Deployment::torchserve-deployment";
 
 let sequence = 0;
 function event(fields: Partial<EngineEvent>): EngineEvent {
     return { sequence: sequence++, timestamp: 0, ...fields } as EngineEvent;
 }
 const meta = (urn: string, op: string) => ({ metadata: { urn, op, type: urnType(urn), provider: "" } as any });
-const error = (urn: string, message: string) => event({ diagnosticEvent: { urn, message, color: "never", severity: "error" } });
+const error = (urn: string, message: string) =>
+    event({ diagnosticEvent: { urn, message, color: "never", severity: "error" } });
 
 describe("reading a run from the engine's events", () => {
     it("parses types and names out of URNs, parent types included", () => {
@@ -29,7 +32,16 @@ describe("reading a run from the engine's events", () => {
         report.onEvent(event({ resourcePreEvent: meta(DEPLOYMENT, "update") }));
         clock = 113.5;
         report.onEvent(event({ resOutputsEvent: meta(DEPLOYMENT, "update") }));
-        report.onEvent(event({ summaryEvent: { maybeCorrupt: false, durationSeconds: 15, resourceChanges: { update: 2, same: 8 } as any, policyPacks: {} } }));
+        report.onEvent(
+            event({
+                summaryEvent: {
+                    maybeCorrupt: false,
+                    durationSeconds: 15,
+                    resourceChanges: { update: 2, same: 8 } as any,
+                    policyPacks: {},
+                },
+            }),
+        );
         assert.equal(report.rolloutSeconds, 12.5);
         assert.deepEqual(report.changes, { update: 2, same: 8 });
     });
@@ -43,19 +55,30 @@ describe("reading a run from the engine's events", () => {
 
     it("tells bad input, a failed archive step and a failed rollout apart", () => {
         const config = new RunReport();
-        config.onEvent(error(STACK, "torchserve-stack configuration has 1 problem; nothing was deployed or deleted:\n  1. archiveKeep = 0: ..."));
+        config.onEvent(
+            error(
+                STACK,
+                "torchserve-stack configuration has 1 problem; nothing was deployed or deleted:\n  1. archiveKeep = 0: ...",
+            ),
+        );
         assert.equal(config.classify().kind, "bad-input");
         assert.match(config.classify().message, /archiveKeep = 0/);
 
         const archive = new RunReport();
-        archive.onEvent(error(ARCHIVE, "exit status 2: running \"node ...\""));
+        archive.onEvent(error(ARCHIVE, 'exit status 2: running "node ..."'));
         archive.onEvent(event({ resOpFailedEvent: { ...meta(ARCHIVE, "create"), status: 1, steps: 1 } }));
         archive.onEvent(error(STACK, "update failed"));
         assert.equal(archive.classify().kind, "archive");
-        assert.equal(archive.classify().message, "exit status 2: running \"node ...\"", "the specific error, not 'update failed'");
+        assert.equal(
+            archive.classify().message,
+            'exit status 2: running "node ..."',
+            "the specific error, not 'update failed'",
+        );
 
         const rollout = new RunReport();
-        rollout.onEvent(error(DEPLOYMENT, "the Kubernetes API server reported that \"prod/torchserve\" failed to fully initialize"));
+        rollout.onEvent(
+            error(DEPLOYMENT, 'the Kubernetes API server reported that "prod/torchserve" failed to fully initialize'),
+        );
         rollout.onEvent(event({ resOpFailedEvent: { ...meta(DEPLOYMENT, "update"), status: 1, steps: 1 } }));
         assert.equal(rollout.classify().kind, "rollout");
 
