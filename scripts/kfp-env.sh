@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Ensure a cached Python venv with the Kubeflow Pipelines SDK (kfp, kfp-kubernetes)
-# that compiles pipelines/kubeflow/ and runs the pipelines test suite.
+# Ensure a cached Python venv with the Kubeflow Pipelines SDK (kfp, kfp-kubernetes),
+# which compiles pipelines/kubeflow/, and shellcheck, which actionlint runs on the
+# workflows' scripts: the tools of the pipelines test suite.
 #
 #   scripts/kfp-env.sh           ensure the venv; its path is the last stdout line
 #   scripts/kfp-env.sh --print   print the venv path only (installs nothing)
@@ -27,7 +28,7 @@ mode=ensure
 case "${1:-}" in
   "") ;;
   --print) mode=print ;;
-  -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "kfp-env.sh: unknown argument: $1 (use --print or --help)" >&2; exit 2 ;;
 esac
 
@@ -95,6 +96,7 @@ import kfp, kfp.kubernetes, kfp.compiler
 print("kfp", kfp.__version__)
 PY
 "$VENV/bin/python" -m pip check >&2
+"$VENV/bin/shellcheck" --version >/dev/null
 
 { echo "requirements_sha256_12=$hash"; echo "python=$py_tag"; echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"; } > "$MARKER"
 log "ready in $(( $(date +%s) - t0 ))s"
