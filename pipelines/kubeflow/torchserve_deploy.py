@@ -1,7 +1,7 @@
 """The TorchServe deploy step for Kubeflow Pipelines v2.
 
 A container component that runs the project's deploy entry point
-(`node /app/bin/deploy/main.js`, see README "Kubeflow Pipelines") in the
+(`node /app/bin/deploy/main.js`, see pipelines/kubeflow/README.md) in the
 deployer image (deployer/Dockerfile), plus `deploy_torchserve`, which adds it
 to a pipeline with what the step needs from Kubernetes: the model-store claim
 mounted where `--model-store-path` points, the Pulumi state backend and
@@ -152,7 +152,7 @@ def deploy_torchserve(
         stack, model, image, model_version: the component's inputs (values or
             pipeline channels); model_version None leaves the flag out.
         model_store_claim: the PersistentVolumeClaim holding the model store,
-            in the namespace the pipeline runs in (README: "One store, two namespaces").
+            in the namespace the pipeline runs in (README.md here: "One store, two namespaces").
         state_secret: the Secret holding the keys of `secret_env`.
         component: a component from make_deploy_component (its layout and mount path).
         secret_env: Secret key -> environment variable.

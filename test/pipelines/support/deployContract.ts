@@ -1,5 +1,5 @@
 /**
- * The deploy entry point's command line as agreed (README "Kubeflow Pipelines"
+ * The deploy entry point's command line as agreed (pipelines/kubeflow/README.md
  * and the deploy issue): what the KFP component and the deploy workflow may
  * pass to `node bin/deploy/main.js` / `npm run deploy --`.
  */
