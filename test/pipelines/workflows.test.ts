@@ -49,7 +49,7 @@ describe("workflow commands (what the e2e suite repeats)", () => {
         const steps = jobSteps(preview, "preview", { matrix: { stack: "dev" }, secrets: SECRETS, github: { event: { pull_request: { number: 7 } } } });
         assert.deepEqual(steps.map((s) => s.kind), ["uses", "uses", "run", "run", "run", "pulumi"]);
         const runs = stepsOfKind(steps, "run");
-        assert.deepEqual(runs.map((r) => r.script.trim().split("\n")[0]), ["npm ci --no-audit --no-fund", "npm run build", "umask 077"]);
+        assert.deepEqual(runs.map((r) => r.script.trim().split("\n")[0]), ["npm ci --ignore-scripts --no-audit --no-fund", "npm run build", "umask 077"]);
         assert.deepEqual(runs[0].shell, DEFAULT_SHELL);
         const [step] = stepsOfKind(steps, "pulumi");
         assert.equal(step.env.PULUMI_CONFIG_PASSPHRASE, "pw");
