@@ -5,14 +5,14 @@
  * the repository (stacks, versions, pinned actions). actionlint: actionlint.test.ts.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { tempDir } from "../support/tempDir";
 import { parseDeployArgs } from "./support/deployContract";
-import { committedStacks, packageJson, readRepoFile, repoFile, toolsPin } from "./support/repo";
+import { committedStacks, packageJson, pulumiCli, readRepoFile, repoFile, toolsPin } from "./support/repo";
 import {
     DEFAULT_SHELL, evaluate, jobSteps, matrixValues, PULUMI_ACTION_SHA, pulumiActionCommands, readWorkflow, RunStep, stepsOfKind,
 } from "./support/workflowCommands";
@@ -147,6 +147,9 @@ describe("pulumi/actions v7.0.0 -> Pulumi CLI", () => {
         assert.deepEqual(c.createStack, ["stack", "init", "prod", "--secrets-provider", "passphrase", "--non-interactive"]);
         assert.equal(c.workDir, "infra");
         assert.equal(c.pulumiVersion, "^3");
+        const inCheckout = pulumiActionCommands({ ...base, "work-dir": "infra" }, { workspace: "/w/repo" });
+        assert.equal(inCheckout.workDir, "/w/repo/infra", "resolved like main.ts: resolve(GITHUB_WORKSPACE, work-dir)");
+        assert.deepEqual(inCheckout.login, ["--non-interactive", "--cwd", "/w/repo/infra", "login"]);
     });
 
     it("refuses what it does not translate rather than guess", () => {
@@ -157,6 +160,42 @@ describe("pulumi/actions v7.0.0 -> Pulumi CLI", () => {
         assert.throws(() => pulumiActionCommands({ ...base, "config-map": "{a: {value: b}}" }), /config-map/);
         assert.throws(() => pulumiActionCommands({ command: "up" }), /stack-name/);
         assert.throws(() => pulumiActionCommands({ ...base, color: "blue" }), /color/);
+    });
+
+    it("gives commands the pinned Pulumi CLI accepts, flag for flag", () => {
+        // In an empty directory every command gets past flag parsing and stops at the
+        // missing project (or succeeds: login); a flag the CLI lacks would stop it first. --event-log exists only with the
+        // PULUMI_DEBUG_COMMANDS=true the Automation API sets (operationEnv).
+        const dir = tempDir("wf-cli-");
+        const state = path.join(dir, "state");
+        fs.mkdirSync(state);
+        const fromWorkflows = [
+            ...stepsOfKind(jobSteps(preview, "preview", { matrix: { stack: "dev" }, secrets: { PULUMI_BACKEND_URL: `file://${state}` } }, { workspace: dir, eventLog: path.join(dir, "events.json") }), "pulumi"),
+            ...stepsOfKind(jobSteps(deploy, "up", { matrix: { stack: "dev" }, secrets: { PULUMI_BACKEND_URL: `file://${state}` } }, { workspace: dir }), "pulumi"),
+        ].map((s) => s.pulumi);
+        const everyOption = pulumiActionCommands({
+            ...base, "expect-no-changes": "true", refresh: "true", diff: "true", message: "m", replace: "urn:r",
+            target: "urn:t", "target-dependents": "true", parallel: "2", plan: "plan.json",
+            color: "never", "log-flow": "true", "log-verbosity": "1", debug: "true", "suppress-outputs": "true", "suppress-progress": "true",
+            "policyPacks": "packs", "policyPackConfigs": "packs.json",
+        }, { workspace: dir, eventLog: path.join(dir, "events.json") });
+        // --exclude and --target may not be combined (the CLI refuses), so exclude on its own.
+        const exclude = pulumiActionCommands({ ...base, exclude: "urn:e", "exclude-dependents": "true" }, { workspace: dir });
+        const everyUpOption = pulumiActionCommands({ command: "up", "stack-name": "prod", plan: "plan.json", "continue-on-error": "true" }, { workspace: dir });
+        const cli = pulumiCli();
+        const env = { PATH: process.env.PATH, HOME: dir, PULUMI_HOME: path.join(dir, ".pulumi"), PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_BACKEND_URL: `file://${state}`, PULUMI_CONFIG_PASSPHRASE: "x" };
+        for (const c of [...fromWorkflows, everyOption, exclude, everyUpOption]) {
+            const login = spawnSync(cli, c.login, { cwd: dir, env, encoding: "utf8" });
+            assert.equal(login.status, 0, `pulumi ${c.login.join(" ")}: ${login.stderr}`);
+            for (const argv of [c.selectStack, c.operation]) {
+                const r = spawnSync(cli, argv, { cwd: c.workDir, env: { ...env, ...c.operationEnv }, encoding: "utf8" });
+                assert.doesNotMatch(r.stderr, /unknown (flag|shorthand)/, `pulumi ${argv.join(" ")}`);
+                // past flag parsing: stopped by the missing project (stack select: by the unqualified name outside one)
+                assert.match(r.stderr, /no Pulumi\.yaml project file found|pass the fully qualified name/, `pulumi ${argv.join(" ")}: ${r.stderr}`);
+            }
+        }
+        const bogus = spawnSync(cli, ["preview", "--no-such-flag", "--stack", "dev", "--non-interactive"], { cwd: dir, env, encoding: "utf8" });
+        assert.match(bogus.stderr, /unknown flag: --no-such-flag/, "the CLI does reject unknown flags");
     });
 
     it("evaluates the workflows' expressions and refuses others", () => {

@@ -30,6 +30,13 @@ export function actionlint(): string {
     return execFileSync("bash", ["-c", "command -v actionlint"], { encoding: "utf8" }).trim();
 }
 
+/** The Pulumi CLI of scripts/tools.sh (or an accepted one already on PATH). */
+export function pulumiCli(): string {
+    const dir = execFileSync("bash", [repoFile("scripts", "tools.sh"), "--path", "pulumi"], { encoding: "utf8" }).trim();
+    if (dir) return path.join(dir, "pulumi");
+    return execFileSync("bash", ["-c", "command -v pulumi"], { encoding: "utf8" }).trim();
+}
+
 /** A value pinned in scripts/tools.sh, e.g. toolsPin("PULUMI_VERSION") = "v3.259.0". */
 export function toolsPin(name: string): string {
     const m = new RegExp(`^${name}=([^\\s#]+)`, "m").exec(readRepoFile("scripts", "tools.sh"));

@@ -16,6 +16,15 @@
  *   silently different command.
  * - Other `uses:` steps (checkout, setup-node) are returned as they are: they
  *   set up a machine and have no command to repeat.
+ *
+ * Repeating a preview step in a test (checkout = the project directory):
+ *
+ *     const wf = readWorkflow(path.join(REPO, ".github/workflows/preview.yml"));
+ *     const steps = jobSteps(wf, "preview", { matrix: { stack: "a" }, secrets: { PULUMI_BACKEND_URL: "file:///state" } },
+ *                            { workspace: checkout, eventLog: path.join(tmp, "events.json") });
+ *     const { env, pulumi } = stepsOfKind(steps, "pulumi")[0];
+ *     for (const argv of [pulumi.login, pulumi.selectStack, pulumi.operation])
+ *         spawnSync("pulumi", argv, { cwd: pulumi.workDir, env: { ...process.env, ...env, ...pulumi.operationEnv } });
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -124,7 +133,7 @@ export interface PulumiActionCommands {
     readonly stack: string;
     /** `pulumi-version` (the action installs that CLI; default range ^3). */
     readonly pulumiVersion: string;
-    /** `work-dir`, relative to the checkout: every command runs there. */
+    /** `work-dir`, resolved against `workspace` when given (as main.ts does with GITHUB_WORKSPACE): every command runs there. */
     readonly workDir: string;
     /** login.ts: `pulumi --non-interactive --cwd <workDir> login [cloud-url]`. */
     readonly login: readonly string[];
@@ -187,8 +196,16 @@ export function matrixValues(workflow: Workflow, jobId: string, key: string): un
     return values;
 }
 
+/** Where and how pulumi/actions steps would run: see pulumiActionCommands. */
+export interface TranslateOptions {
+    /** GITHUB_WORKSPACE, the checkout: `work-dir` is resolved against it (else left relative). */
+    readonly workspace?: string;
+    /** Keep preview's `--event-log` flag, pointing at this file (else the flag is left out). */
+    readonly eventLog?: string;
+}
+
 /** Every step of a job, as commands to repeat. */
-export function jobSteps(workflow: Workflow, jobId: string, ctx: ExpressionContext = {}): WorkflowStep[] {
+export function jobSteps(workflow: Workflow, jobId: string, ctx: ExpressionContext = {}, opts: TranslateOptions = {}): WorkflowStep[] {
     const j = job(workflow, jobId);
     const outerEnv = evaluateEnv({ ...workflow.env, ...stringMap(j.env) }, ctx);
     return j.steps.map((step, i) => {
@@ -213,7 +230,7 @@ export function jobSteps(workflow: Workflow, jobId: string, ctx: ExpressionConte
             if (withInputs.command === undefined || withInputs.command === "") {
                 return { kind: "pulumi-install", name, pulumiVersion: withInputs["pulumi-version"] ?? "^3" } satisfies PulumiInstallStep;
             }
-            return { kind: "pulumi", name, env, pulumi: pulumiActionCommands(withInputs) } satisfies PulumiStep;
+            return { kind: "pulumi", name, env, pulumi: pulumiActionCommands(withInputs, opts) } satisfies PulumiStep;
         }
         return { kind: "uses", name, uses: step.uses, with: withInputs } satisfies UsesStep;
     });
@@ -229,8 +246,9 @@ export function stepsOfKind<K extends WorkflowStep["kind"]>(steps: WorkflowStep[
  * inputs. `eventLog`: the Automation API always passes `--event-log` to
  * preview (a tcp:// address of its own events server with CLI > 3.205); give a
  * file path to keep the flag, or leave it out and the flag is omitted.
+ * `workspace`: the checkout, against which `work-dir` is resolved.
  */
-export function pulumiActionCommands(withInputs: Record<string, string>, opts: { eventLog?: string } = {}): PulumiActionCommands {
+export function pulumiActionCommands(withInputs: Record<string, string>, opts: TranslateOptions = {}): PulumiActionCommands {
     for (const key of Object.keys(withInputs)) {
         if (!(key in PULUMI_ACTION_INPUTS)) {
             throw new Error(`pulumi/actions ${PULUMI_ACTION_VERSION} has no input '${key}'`);
@@ -276,7 +294,7 @@ export function pulumiActionCommands(withInputs: Record<string, string>, opts: {
         throw new Error("pulumi/actions: only one of 'pulumi-version' or 'pulumi-version-file' should be provided");
     }
     if (input("pulumi-version-file")) throw new Error("pulumi/actions input 'pulumi-version-file' is not translated; use pulumi-version");
-    const workDir = input("work-dir");
+    const workDir = opts.workspace ? path.resolve(opts.workspace, input("work-dir")) : input("work-dir");
     const cloudUrl = input("cloud-url");
     const secretsProvider = input("secrets-provider");
 
