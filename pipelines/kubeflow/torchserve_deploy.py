@@ -5,7 +5,7 @@ A container component that runs the project's deploy entry point
 deployer image (deployer/Dockerfile), plus `deploy_torchserve`, which adds it
 to a pipeline with what the step needs from Kubernetes: the model-store claim
 mounted where `--model-store-path` points, the Pulumi state backend and
-passphrase from a Secret, and no caching.
+passphrase from a Secret, the image's non-root user, and no caching.
 
 Why the model is one directory artifact and not one artifact per file: KFP
 names an artifact's local file after the output that produced it (`model`,
@@ -28,6 +28,10 @@ DEPLOY_COMMAND = ["node", "/app/bin/deploy/main.js"]
 
 #: Where the step mounts the model-store claim; passed as --model-store-path.
 MODEL_STORE_MOUNT = "/mnt/model-store"
+
+#: The deployer image's user (deployer/Dockerfile: USER 1000:1000), also TorchServe's
+#: model-server uid: archives the step writes belong to the user that serves them.
+DEPLOYER_UID = 1000
 
 #: Secret keys -> environment of the step: a self-managed state backend
 #: (`s3://`, `gs://`, `azblob://`, `file://` URL) and the passphrase that
@@ -165,6 +169,7 @@ def deploy_torchserve(
     # A deploy is never "the same as last time": another run may have switched
     # the stack to another version since, so a cached result would lie.
     task.set_caching_options(False)
+    kubernetes.set_security_context(task, run_as_user=DEPLOYER_UID, run_as_group=DEPLOYER_UID, run_as_non_root=True)
     kubernetes.mount_pvc(task, pvc_name=model_store_claim, mount_path=component.model_store_path)
     kubernetes.use_secret_as_env(task, secret_name=state_secret, secret_key_to_env=dict(secret_env))
     return task

@@ -125,6 +125,13 @@ describe("Kubeflow Pipelines component and sample pipeline", () => {
         assert.deepEqual(Object.keys(pipeline.platform.deploymentSpec.executors), ["exec-deploy-torchserve"], "the training step gets no secrets or mounts");
     });
 
+    it("runs the step as the deployer image's non-root user", () => {
+        const exec = pipeline.platform.deploymentSpec.executors["exec-deploy-torchserve"];
+        const user = parseDockerfile(readRepoFile("deployer", "Dockerfile")).stages.at(-1)!.instructions.find((i) => i.keyword === "USER")!.args;
+        const [uid, gid] = user.split(":");
+        assert.deepEqual(exec.securityContext, { runAsUser: uid, runAsGroup: gid, runAsNonRoot: true });
+    });
+
     it("runs train, then deploy with the trained model directory, never from cache", () => {
         const tasks = pipeline.spec.root.dag.tasks;
         assert.deepEqual(Object.keys(tasks).sort(), ["deploy-torchserve", "train-tiny-model"]);
