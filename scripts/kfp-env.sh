@@ -11,8 +11,8 @@
 #   ${TS_STACK_CACHE:-$HOME/.cache/torchserve-stack}/venv/kfp-<ver>-<hash>
 # where <hash> covers the requirements file and the Python minor version (a
 # changed pin gives a new venv). Wheels are kept in $CACHE/pip/wheels (the one
-# sdist, kfp-server-api, is built into a wheel there once), so a rebuild also
-# works offline. A marker file written after a verified install makes a re-run
+# sdist, kfp-server-api, is built into a wheel there once); a rebuild with all
+# of them there does not ask the index (and so also works offline). A marker file written after a verified install makes a re-run
 # return at once. Progress goes to stderr.
 #
 # Env: TS_STACK_CACHE (cache root), TS_STACK_PYTHON (interpreter, default python3;
@@ -74,21 +74,25 @@ fi
 log "creating venv $VENV (Python $py_tag)"
 "$PY" -m venv "$VENV"
 
-# `pip wheel` keeps every wheel of the closure in $WHEELS (downloading what is
-# missing, building the kfp-server-api sdist once); the install then uses only
-# that directory.
+# Wheels are kept in $WHEELS. When all of them are there, the install needs no
+# index at all (fast, and offline); otherwise `pip wheel` fetches what is
+# missing (building the kfp-server-api sdist once) and the install is retried.
 WHEELS="$CACHE/pip/wheels"
 mkdir -p "$WHEELS"
 export PIP_CACHE_DIR="$CACHE/pip" PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-log "collecting $(grep -c '^[A-Za-z]' "$REQ") pinned packages into $WHEELS"
+install_from_wheels() {
+  "$VENV/bin/python" -m pip install --quiet --no-index --find-links "$WHEELS" --requirement "$REQ"
+}
 t1=$(date +%s)
-if ! "$VENV/bin/python" -m pip wheel --quiet --no-deps --find-links "$WHEELS" \
-      --wheel-dir "$WHEELS" --requirement "$REQ" >&2; then
-  log "collecting failed; trying the wheels already in $WHEELS"
+if install_from_wheels 2>/dev/null; then
+  log "installed from the kept wheels in $WHEELS"
+else
+  log "collecting $(grep -c '^[A-Za-z]' "$REQ") pinned packages into $WHEELS"
+  "$VENV/bin/python" -m pip wheel --quiet --no-deps --find-links "$WHEELS" \
+    --wheel-dir "$WHEELS" --requirement "$REQ" >&2
+  install_from_wheels >&2
 fi
-log "collect step took $(( $(date +%s) - t1 ))s"
-"$VENV/bin/python" -m pip install --quiet --no-index --find-links "$WHEELS" \
-  --requirement "$REQ" >&2
+log "install took $(( $(date +%s) - t1 ))s"
 
 log "verifying imports"
 "$VENV/bin/python" - <<'PY' >&2
