@@ -1,25 +1,26 @@
 #!/usr/bin/env bash
 # The project's test command (README "Tests"; .ci/run calls it).
 #
-#   scripts/test.sh [unit|e2e|serve ...]   default: all three suites
+#   scripts/test.sh [unit|e2e|serve|pipelines ...]   default: all four suites
 #
 # Installs what the tests need, each cached outside the repo and reused:
 # Node 22, the Pulumi CLI and providers, a local Kubernetes control plane
 # (scripts/tools.sh) and the TorchServe/archiver/torch venv
-# (scripts/python-env.sh). Then lints (npm run lint: prettier --check and
-# eslint), builds and runs the suites with node's test runner, one file at a
-# time (the end-to-end suites share one machine).
+# (scripts/python-env.sh), and for the pipelines suite the Kubeflow Pipelines
+# SDK + shellcheck venv (scripts/kfp-env.sh). Then lints (npm run lint:
+# prettier --check and eslint), builds and runs the suites with node's test
+# runner, one file at a time (the end-to-end suites share one machine).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit e2e serve)
+[ ${#suites[@]} -gt 0 ] || suites=(unit e2e serve pipelines)
 patterns=()
 for suite in "${suites[@]}"; do
   case "$suite" in
-    unit|e2e|serve) patterns+=("bin/test/$suite/**/*.test.js") ;;
-    *) echo "test.sh: unknown suite '$suite' (unit, e2e, serve)" >&2; exit 2 ;;
+    unit|e2e|serve|pipelines) patterns+=("bin/test/$suite/**/*.test.js") ;;
+    *) echo "test.sh: unknown suite '$suite' (unit, e2e, serve, pipelines)" >&2; exit 2 ;;
   esac
 done
 
@@ -31,6 +32,11 @@ PATH="$(bash scripts/tools.sh --path):$PATH"
 export PATH
 step "python venv (cached): scripts/python-env.sh"
 bash scripts/python-env.sh >/dev/null
+case " ${suites[*]} " in
+  *" pipelines "*)
+    step "kfp venv (cached): scripts/kfp-env.sh"
+    bash scripts/kfp-env.sh >/dev/null ;;
+esac
 step "node $(node --version), npm ci"
 npm ci --no-audit --no-fund --loglevel=error
 step "lint: npm run lint (prettier --check, eslint)"
