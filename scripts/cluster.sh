@@ -194,8 +194,13 @@ options:
   kubeAdmission: true
   disableQPSLimits: true
   quietPull: true
-# kwokctl's binary runtime starts kwok with --manage-all-nodes=true, which would
-# also fake the statuses of a real node's pods: manage only the fake nodes.
+# kwok manages only the fake nodes (and their pods), never a real node's.
+# kwokctl v0.8.0's binary runtime always starts kwok with --manage-all-nodes=true
+# (pkg/kwokctl/components/kwok_controller.go: it sets the annotation selector
+# only for the kind runtime), and a flag wins over the KwokConfiguration
+# options manageAllNodes/manageNodesWithAnnotationSelector; a KwokConfiguration
+# here also replaces kwok's defaulted one (kwok then exits: "node leases
+# parallelism must be greater than 0"). So the flags are patched instead.
 componentsPatches:
 - name: kwok-controller
   extraArgs:
@@ -204,12 +209,6 @@ componentsPatches:
     override: true
   - key: manage-nodes-with-annotation-selector
     value: kwok.x-k8s.io/node=fake
----
-apiVersion: config.kwok.x-k8s.io/v1alpha1
-kind: KwokConfiguration
-options:
-  manageAllNodes: false
-  manageNodesWithAnnotationSelector: kwok.x-k8s.io/node=fake
 EOF
   log "creating cluster '$NAME' (kwokctl --runtime binary; dir $CDIR)"
   # --kubeconfig "": leave ~/.kube/config alone; tests get the path instead.

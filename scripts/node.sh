@@ -177,7 +177,9 @@ restore_sysctls() {
 prepare_host() {
   save_sysctls
   [ -f "$RUN/nft-tables.before" ] || nft list tables >"$RUN/nft-tables.before" 2>/dev/null || true
+  # Directories the kubelet and CNI create on the host; `down` removes them if they were not there.
   [ -e /var/log/containers ] || [ -f "$RUN/made-var-log-containers" ] || touch "$RUN/made-var-log-containers"
+  [ -e /var/lib/cni ] || [ -f "$RUN/made-var-lib-cni" ] || touch "$RUN/made-var-lib-cni"
   # The kubelet's volume mounts must propagate into containers.
   [ "$(findmnt -no PROPAGATION / 2>/dev/null)" = shared ] || mount --make-rshared /
   # Bridged pod traffic must pass the IP hooks (Services, hairpin).
@@ -461,7 +463,9 @@ do_down() {
   fi
 
   # Every container and pod sandbox: kill, delete (the shims exit with them).
+  local ids=""
   if pid_alive containerd && ctr --address "$SOCK" version >/dev/null 2>&1; then
+    ids=$(ctr_ containers ls -q 2>/dev/null || true)
     for id in $(ctr_ tasks ls -q 2>/dev/null); do
       ctr_ tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1 || true
     done
@@ -494,6 +498,10 @@ do_down() {
   # Network: the bridge (pod veths went with their netns), IPAM, CNI's result cache.
   ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE" 2>/dev/null || true
   rm -f /var/lib/cni/results/"$CNI_NET"-* 2>/dev/null || true
+  for id in $ids; do rm -f /var/lib/cni/results/cni-loopback-"$id"-* 2>/dev/null || true; done
+  if [ -f "$RUN/made-var-lib-cni" ]; then
+    rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
+  fi
   # Chains the kubelet adds to the host's tables (canaries and KUBE-FIREWALL).
   cleanup_kubelet_rules
 
