@@ -92,18 +92,26 @@ start_daemon() { # name logfile cmd...
   echo $! >"$RUN/$name.pid"
 }
 
-stop_daemon() { # name [seconds before SIGKILL]
-  local name="$1" wait="${2:-15}" pid i
-  pid_alive "$name" || { rm -f "$RUN/$name.pid"; return 0; }
-  pid=$(cat "$RUN/$name.pid")
-  kill "$pid" 2>/dev/null || true
-  for i in $(seq 1 $((wait * 5))); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
-  if [ -d "/proc/$pid" ]; then
-    log "$name ($pid) did not stop in ${wait}s: SIGKILL"
-    kill -9 "$pid" 2>/dev/null || true
-    sleep 0.5
-  fi
-  rm -f "$RUN/$name.pid"
+stop_daemons() { # seconds-before-SIGKILL name... : SIGTERM to all, then wait for all
+  local wait="$1" name pid pids="" i left; shift
+  for name in "$@"; do
+    if pid_alive "$name"; then
+      pid=$(cat "$RUN/$name.pid")
+      kill "$pid" 2>/dev/null || true
+      pids="$pids $pid"
+    fi
+    rm -f "$RUN/$name.pid"
+  done
+  [ -n "$pids" ] || return 0
+  for i in $(seq 1 $((wait * 10))); do
+    left=""
+    for pid in $pids; do [ -d "/proc/$pid" ] && left="$left $pid"; done
+    [ -n "$left" ] || return 0
+    sleep 0.1
+  done
+  log "$* did not stop in ${wait}s: SIGKILL$left"
+  kill -9 $left 2>/dev/null || true
+  sleep 0.5
 }
 
 wait_for() { # phase logfile seconds description command...
@@ -446,7 +454,8 @@ do_down() {
   p="$("$SCRIPT_DIR/tools.sh" --path kubenode kube 2>/dev/null || true)"
   PATH="${p:+$p:}$PATH"
 
-  stop_daemon kube-proxy 10
+  # The kubelet first (else it restarts what is stopped next), with kube-proxy.
+  stop_daemons 15 kubelet kube-proxy
   if command -v kube-proxy >/dev/null; then
     kube-proxy --cleanup >"$LOGS/kube-proxy-cleanup.log" 2>&1 || log "kube-proxy --cleanup failed (log: $LOGS/kube-proxy-cleanup.log)"
   fi
@@ -454,7 +463,6 @@ do_down() {
   nft delete table ip kube-proxy 2>/dev/null || true
   nft delete table ip6 kube-proxy 2>/dev/null || true
 
-  stop_daemon kubelet 15
   # Take the node out of its cluster (its pods are then collected there).
   local kcfg node
   kcfg="$(owner_field kubeconfig)" node="$(owner_field node)"
@@ -476,7 +484,7 @@ do_down() {
       ctr_ containers delete "$id" >/dev/null 2>&1 || true
     done
   fi
-  stop_daemon containerd 15
+  stop_daemons 15 containerd
 
   # Shims of our containerd (found by its socket) and container processes
   # left in the kubelet's cgroups: started by this node, so stopped here.
