@@ -182,14 +182,31 @@ restore_sysctls() {
   rm -f "$RUN/sysctls.saved"
 }
 
+restore_propagation() {
+  [ -f "$RUN/propagation.saved" ] || return 0
+  local target prop
+  # Parents before children (findmnt lists them in that order).
+  while read -r target prop; do
+    case "$prop" in private|slave|unbindable) ;; *) continue ;; esac
+    target=$(printf '%b' "$target")  # findmnt -r escapes spaces as \x20
+    [ "$(findmnt -no PROPAGATION --mountpoint "$target" 2>/dev/null | head -n1)" = "$prop" ] \
+      || mount --make-"$prop" "$target" 2>/dev/null || log "could not make $target $prop again"
+  done <"$RUN/propagation.saved"
+  rm -f "$RUN/propagation.saved"
+}
+
 prepare_host() {
   save_sysctls
   [ -f "$RUN/nft-tables.before" ] || nft list tables >"$RUN/nft-tables.before" 2>/dev/null || true
   # Directories the kubelet and CNI create on the host; `down` removes them if they were not there.
   [ -e /var/log/containers ] || [ -f "$RUN/made-var-log-containers" ] || touch "$RUN/made-var-log-containers"
   [ -e /var/lib/cni ] || [ -f "$RUN/made-var-lib-cni" ] || touch "$RUN/made-var-lib-cni"
-  # The kubelet's volume mounts must propagate into containers.
-  [ "$(findmnt -no PROPAGATION / 2>/dev/null)" = shared ] || mount --make-rshared /
+  # The kubelet's volume mounts must propagate into containers. What each
+  # mount had before is restored by `down`.
+  if [ "$(findmnt -no PROPAGATION / 2>/dev/null)" != shared ]; then
+    [ -f "$RUN/propagation.saved" ] || findmnt -rno TARGET,PROPAGATION >"$RUN/propagation.saved"
+    mount --make-rshared /
+  fi
   # Bridged pod traffic must pass the IP hooks (Services, hairpin).
   [ -d /proc/sys/net/bridge ] || modprobe br_netfilter 2>/dev/null || true
   [ -f /proc/sys/net/bridge/bridge-nf-call-iptables ] \
@@ -523,6 +540,7 @@ do_down() {
   [ ! -f "$RUN/made-var-log-containers" ] || rmdir /var/log/containers 2>/dev/null || true
 
   restore_sysctls
+  restore_propagation
   for m in "$KUBELET_ROOT" "$CTRD_STATE" "$RUN"; do
     [ -z "$(mounts_below "$m")" ] || die "phase 'down': still mounted below $m: $(mounts_below "$m" | tr '\n' ' ')"
   done
