@@ -6,10 +6,11 @@
 #      unchanged), pods Ready through the kubelet's exec probes
 #   3. predictions through the Service's ClusterIP from this host (kube-proxy)
 #      and by pod IP; latency over TS_PROOF_REQUESTS requests each
-#   4. the memory limit in each pod's memory cgroup, and a pod over its limit OOM-killed
-#   5. scripts/cluster.sh down, then check nothing is left (processes, mounts,
+#   4. a rolling update (new model version) under ClusterIP traffic: errors seen
+#   5. the memory limit in each pod's memory cgroup, and a pod over its limit OOM-killed
+#   6. scripts/cluster.sh down, then check nothing is left (processes, mounts,
 #      bridge, kube-proxy's table, cgroups)
-#   6. a warm `up` (timed) and `down` again, checked the same way
+#   7. a warm `up` (timed) and `down` again, checked the same way
 #
 #   scripts/prove-real-node.sh [NAME]     default NAME: tsproof
 #
@@ -161,8 +162,32 @@ for p in $pods; do
   result "  latency min/median/max ($REQUESTS requests)" "$(latency "http://$ip:$PORT/predictions/$MODEL")"
 done
 
-# ------------------------------------------------------------ 4. memory cgroup
-log "4. memory limits in the pods' cgroups"
+# ------------------------------------------------------------ 4. rolling update
+log "4. rolling update to a new model version under ClusterIP traffic"
+scripts/dev-model.sh 2 >&2
+( while :; do
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time 3 -X POST "http://$CIP:$PORT/predictions/$MODEL" \
+      -H 'Content-Type: application/json' -d '{"data":[1,2,3,4]}' || true
+    sleep 0.1
+  done >"$STATE/codes" ) &
+LOOP=$!
+t=$(now)
+pulumi up --yes --skip-preview --non-interactive >>"$CACHE/logs/real-node-proof.pulumi.log" 2>&1 \
+  || { kill $LOOP; die "pulumi up of the new version failed (log: $CACHE/logs/real-node-proof.pulumi.log)"; }
+result "pulumi up of a new version (rolling update)" "$(since "$t") s"
+sleep 7  # the old pods' preStop (sleep 5) and termination
+kill $LOOP; wait $LOOP 2>/dev/null || true
+result "  requests via ClusterIP during the rollout" "$(sort "$STATE/codes" | uniq -c | awk '{printf "%s x%s ", $2, $1}')"
+new=$(curl -sS --max-time 10 -X POST "http://$CIP:$PORT/predictions/$MODEL" -H 'Content-Type: application/json' -d '{"data":[1,2,3,4]}' | tr -d ' \n')
+result "  answer after the rollout" "$new"
+[ "$(pulumi stack output modelVersion)" != "$(grep -o '"version":"[^"]*"' <<<"$answer" | cut -d'"' -f4)" ] || die "the version did not change"
+grep -q "\"version\":\"$(pulumi stack output modelVersion)\"" <<<"$new" || die "the new version does not answer: $new"
+pods=$(kubectl -n "$NS" get pods -l "app.kubernetes.io/name=torchserve,app.kubernetes.io/version=$(pulumi stack output modelVersion)" \
+  -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}')
+[ "$(echo "$pods" | wc -l)" = 2 ] || die "expected 2 pods of the new version, got: $pods"
+
+# ------------------------------------------------------------ 5. memory cgroup
+log "5. memory limits in the pods' cgroups"
 for p in $pods; do
   uid=$(kubectl -n "$NS" get pod "$p" -o jsonpath='{.metadata.uid}')
   cid=$(kubectl -n "$NS" get pod "$p" -o jsonpath='{.status.containerStatuses[0].containerID}'); cid=${cid#containerd://}
@@ -205,15 +230,15 @@ done
 result "pod with limit 64Mi allocating 256 MiB" "$reason (exit $(kubectl -n "$NS" get pod oom-proof -o jsonpath='{.status.containerStatuses[0].state.terminated.exitCode}'))"
 kubectl -n "$NS" delete pod oom-proof --wait=false >/dev/null
 
-# ------------------------------------------------------------ 5. down
-log "5. scripts/cluster.sh down $NAME"
+# ------------------------------------------------------------ 6. down
+log "6. scripts/cluster.sh down $NAME"
 t=$(now)
 scripts/cluster.sh down "$NAME" >&2
 result "down" "$(since "$t") s"
 check_clean "after down"
 
-# ------------------------------------------------------------ 6. warm up
-log "6. warm scripts/cluster.sh up $NAME --real-node"
+# ------------------------------------------------------------ 7. warm up
+log "7. warm scripts/cluster.sh up $NAME --real-node"
 up_timed "up again (warm: images cached)"
 kubectl get node "$NODE" >&2
 t=$(now)
