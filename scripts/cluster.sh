@@ -95,6 +95,7 @@ real_node_owner() { "$SCRIPT_DIR/node.sh" owner 2>/dev/null || true; }
 
 real_node_ready() {
   [ "$(real_node_owner)" = "$NAME" ] || return 1
+  "$SCRIPT_DIR/node.sh" status >/dev/null 2>&1 || return 1
   [ "$(kc get node "$REAL_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 
