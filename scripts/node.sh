@@ -28,6 +28,7 @@
 #   $CACHE/node/etc            generated configs (containerd, CNI, kubelet, kube-proxy)
 #   $CACHE/node/logs           containerd.log kubelet.log kube-proxy.log (kept after `down`)
 #   /run/torchserve-stack-node containerd state + socket, pids, owner, saved sysctls, IPAM
+#   /sys/fs/cgroup/*/torchserve-stack-node   the kubelet's cgroup root (pods: .../kubepods/...)
 # CACHE=${TS_STACK_CACHE:-$HOME/.cache/torchserve-stack}.
 #
 # Listens on loopback only: kubelet 127.0.0.1:10250 (+ healthz :10248),
@@ -56,6 +57,9 @@ RUN=/run/torchserve-stack-node
 CTRD_STATE="$RUN/containerd"
 SOCK="$CTRD_STATE/containerd.sock"
 OWNER_FILE="$RUN/owner"
+# The kubelet's cgroup root (pods under <root>/kubepods in every hierarchy):
+# its own, so `down` never touches another kubelet's /kubepods.
+CG_ROOT=torchserve-stack-node
 
 # Debian packages the node needs (command they provide, for the check).
 PACKAGES="containerd:containerd runc:runc containernetworking-plugins:/usr/lib/cni/bridge debootstrap:debootstrap iptables:iptables nftables:nft conntrack:conntrack iproute2:ip curl:curl"
@@ -212,6 +216,27 @@ prepare_host() {
   [ -f /proc/sys/net/bridge/bridge-nf-call-iptables ] \
     || die "phase 'host': no /proc/sys/net/bridge (br_netfilter) on this kernel"
   echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables
+  make_cgroup_root
+}
+
+# The kubelet's cgroup root must exist in every hierarchy (cgroup v1; on v2 the
+# one tree). A new cpuset cgroup starts with no CPUs or memory nodes: copy the parent's.
+make_cgroup_root() {
+  local h
+  for h in $(cgroup_hierarchies); do
+    [ -d "$h/$CG_ROOT" ] && continue
+    mkdir "$h/$CG_ROOT"
+    if [ -f "$h/cpuset.cpus" ] && [ -f "$h/$CG_ROOT/cpuset.cpus" ]; then
+      cat "$h/cpuset.cpus" >"$h/$CG_ROOT/cpuset.cpus"
+      cat "$h/cpuset.mems" >"$h/$CG_ROOT/cpuset.mems"
+    fi
+  done
+}
+
+# Mounted cgroup hierarchies: /sys/fs/cgroup itself on v2, each controller on v1.
+cgroup_hierarchies() {
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo /sys/fs/cgroup; return; fi
+  awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts
 }
 
 write_containerd_config() {
@@ -323,6 +348,7 @@ containerRuntimeEndpoint: unix://$SOCK
 cgroupDriver: cgroupfs
 # This machine has cgroup v1, which kubelet 1.36 refuses unless told otherwise.
 failCgroupV1: false
+cgroupRoot: /$CG_ROOT
 failSwapOn: false
 enforceNodeAllocatable: []
 evictionHard: {}
@@ -510,7 +536,7 @@ do_down() {
     kill -9 "$pid" 2>/dev/null || true
   done
   for n in $(seq 1 10); do
-    pids=$(cat /sys/fs/cgroup/pids/kubepods/cgroup.procs $(find /sys/fs/cgroup/pids/kubepods -mindepth 1 -name cgroup.procs 2>/dev/null) 2>/dev/null | sort -u || true)
+    pids=$(find $(cgroup_hierarchies | sed "s|\$|/$CG_ROOT|") -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u || true)
     [ -z "$pids" ] && break
     log "killing leftover container processes: $(echo $pids)"
     kill -9 $pids 2>/dev/null || true
@@ -530,10 +556,10 @@ do_down() {
   # Chains the kubelet adds to the host's tables (canaries and KUBE-FIREWALL).
   cleanup_kubelet_rules
 
-  # The kubelet's cgroups (cgroup v1: one tree per controller), deepest first.
-  for m in /sys/fs/cgroup/*/kubepods; do
-    [ -d "$m" ] || continue
-    find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  # The kubelet's cgroups (cgroup v1: one tree per hierarchy), deepest first.
+  for m in $(cgroup_hierarchies); do
+    [ -d "$m/$CG_ROOT" ] || continue
+    find "$m/$CG_ROOT" -depth -type d -exec rmdir {} \; 2>/dev/null || log "could not remove cgroup $m/$CG_ROOT"
   done
   # The kubelet's symlinks to our pod logs, and its directory if it made it.
   find /var/log/containers -maxdepth 1 -type l -lname "$POD_LOGS/*" -delete 2>/dev/null || true

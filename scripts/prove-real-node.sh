@@ -57,18 +57,18 @@ check_clean() { # label
   local bad=""
   local procs
   # The node's daemons and shims run with paths of the node; container
-  # processes sit in the kubelet's cgroups.
+  # processes sit in the kubelet's cgroups (root /torchserve-stack-node).
   procs=$(pgrep -af -- "$CACHE/node/|/run/torchserve-stack-node" || true)
-  procs="$procs$(grep -l ':/kubepods' /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 | xargs -r ps -o pid=,args= -p || true)"
+  procs="$procs$(grep -l ':/torchserve-stack-node/' /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 | xargs -r ps -o pid=,args= -p || true)"
   [ -z "$procs" ] || bad="$bad processes:[$procs]"
   ! grep -qE " ($CACHE/node|/run/torchserve-stack-node)" /proc/self/mountinfo || bad="$bad mounts:[$(grep -E " ($CACHE/node|/run/torchserve-stack-node)" /proc/self/mountinfo | awk '{print $5}' | tr '\n' ' ')]"
   ! ip link show tsnode0 >/dev/null 2>&1 || bad="$bad bridge:tsnode0"
   ! ip -o link show type veth 2>/dev/null | grep -q . || bad="$bad veths:[$(ip -o link show type veth | awk -F': ' '{print $2}' | tr '\n' ' ')]"
   ! nft list tables 2>/dev/null | grep -q kube-proxy || bad="$bad nft:kube-proxy"
-  ! ls -d /sys/fs/cgroup/*/kubepods >/dev/null 2>&1 || bad="$bad cgroups:[$(ls -d /sys/fs/cgroup/*/kubepods | tr '\n' ' ')]"
+  ! ls -d /sys/fs/cgroup/*/torchserve-stack-node >/dev/null 2>&1 || bad="$bad cgroups:[$(ls -d /sys/fs/cgroup/*/torchserve-stack-node | tr '\n' ' ')]"
   [ "$(cat /proc/sys/net/ipv4/ip_forward)" = "$IP_FORWARD_BEFORE" ] || bad="$bad ip_forward:$(cat /proc/sys/net/ipv4/ip_forward)"
   [ -z "$bad" ] || die "$1: left behind:$bad"
-  result "$1: nothing left running" "ok (no kubelet/kube-proxy/containerd/shim/torchserve, mounts, bridge, veths, nft table, kubepods cgroups)"
+  result "$1: nothing left running" "ok (no kubelet/kube-proxy/containerd/shim/torchserve, mounts, bridge, veths, nft table, cgroups)"
 }
 
 IP_FORWARD_BEFORE="$(cat /proc/sys/net/ipv4/ip_forward)"
@@ -193,7 +193,7 @@ for p in $pods; do
   cid=$(kubectl -n "$NS" get pod "$p" -o jsonpath='{.status.containerStatuses[0].containerID}'); cid=${cid#containerd://}
   limit=$(kubectl -n "$NS" get pod "$p" -o jsonpath='{.spec.containers[0].resources.limits.memory}')
   cg=""
-  for d in /sys/fs/cgroup/memory/kubepods/*/pod"$uid"/"$cid" /sys/fs/cgroup/memory/kubepods/pod"$uid"/"$cid"; do
+  for d in /sys/fs/cgroup/memory/torchserve-stack-node/kubepods/*/pod"$uid"/"$cid" /sys/fs/cgroup/memory/torchserve-stack-node/kubepods/pod"$uid"/"$cid"; do
     [ -d "$d" ] && cg="$d" && break
   done
   [ -n "$cg" ] || die "no memory cgroup for pod $p ($uid/$cid)"
