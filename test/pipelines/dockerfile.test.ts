@@ -24,12 +24,17 @@ function stageNamed(name: string): Stage {
 }
 
 function runs(stage: Stage): string[] {
-    return stage.instructions.filter((i) => i.keyword === "RUN").map((i) => expand(i.args, stageVariables(df, stage, i.line)));
+    return stage.instructions
+        .filter((i) => i.keyword === "RUN")
+        .map((i) => expand(i.args, stageVariables(df, stage, i.line)));
 }
 
 /** Lines of Dockerfile.dockerignore: ["*", "!package.json", ...]. */
 function ignoreRules(): string[] {
-    return readRepoFile("deployer", "Dockerfile.dockerignore").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+    return readRepoFile("deployer", "Dockerfile.dockerignore")
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith("#"));
 }
 
 /** Is repo path `rel` in the build context (allowlist-style rules: "*" then "!path" / "!dir/")? */
@@ -38,7 +43,14 @@ function inContext(rel: string): boolean {
     for (const rule of ignoreRules()) {
         const negated = rule.startsWith("!");
         const pattern = (negated ? rule.slice(1) : rule).replace(/\/$/, "");
-        const re = new RegExp("^" + pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*") + "(/.*)?$");
+        const re = new RegExp(
+            "^" +
+                pattern
+                    .split("*")
+                    .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+                    .join("[^/]*") +
+                "(/.*)?$",
+        );
         if (re.test(rel)) included = negated;
     }
     return included;
@@ -49,13 +61,28 @@ describe("deployer/Dockerfile", () => {
         const a = df.globalArgs;
         assert.equal(a.PULUMI_VERSION, toolsPin("PULUMI_VERSION").replace(/^v/, ""), "scripts/tools.sh PULUMI_VERSION");
         assert.equal(a.PULUMI_VERSION, pkg.dependencies["@pulumi/pulumi"], "package.json @pulumi/pulumi");
-        assert.equal(a.KUBERNETES_PROVIDER_VERSION, toolsPin("K8S_PROVIDER_VERSION"), "scripts/tools.sh K8S_PROVIDER_VERSION");
-        assert.equal(a.KUBERNETES_PROVIDER_VERSION, pkg.dependencies["@pulumi/kubernetes"], "package.json @pulumi/kubernetes");
-        assert.equal(a.COMMAND_PROVIDER_VERSION, toolsPin("COMMAND_PROVIDER_VERSION"), "scripts/tools.sh COMMAND_PROVIDER_VERSION");
+        assert.equal(
+            a.KUBERNETES_PROVIDER_VERSION,
+            toolsPin("K8S_PROVIDER_VERSION"),
+            "scripts/tools.sh K8S_PROVIDER_VERSION",
+        );
+        assert.equal(
+            a.KUBERNETES_PROVIDER_VERSION,
+            pkg.dependencies["@pulumi/kubernetes"],
+            "package.json @pulumi/kubernetes",
+        );
+        assert.equal(
+            a.COMMAND_PROVIDER_VERSION,
+            toolsPin("COMMAND_PROVIDER_VERSION"),
+            "scripts/tools.sh COMMAND_PROVIDER_VERSION",
+        );
         assert.equal(a.COMMAND_PROVIDER_VERSION, pkg.dependencies["@pulumi/command"], "package.json @pulumi/command");
         assert.equal(a.NODE_MAJOR, toolsPin("NODE_MAJOR"), "scripts/tools.sh NODE_MAJOR");
         assert.equal(pkg.engines.node, `>=${a.NODE_MAJOR}`, "package.json engines.node");
-        assert.equal(a.TORCH_MODEL_ARCHIVER_VERSION, requirementPin("scripts/requirements-serve.txt", "torch-model-archiver"));
+        assert.equal(
+            a.TORCH_MODEL_ARCHIVER_VERSION,
+            requirementPin("scripts/requirements-serve.txt", "torch-model-archiver"),
+        );
         assert.equal(a.ENUM_COMPAT_VERSION, requirementPin("scripts/requirements-serve.txt", "enum-compat"));
     });
 
@@ -75,7 +102,10 @@ describe("deployer/Dockerfile", () => {
                 const vars = stageVariables(df, stage, ins.line);
                 for (const m of ins.args.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
                     const known = m[1] in vars || m[1] === "PATH";
-                    assert.ok(known, `line ${ins.line}: \${${m[1]}} is not declared in stage ${stage.name ?? stage.index}`);
+                    assert.ok(
+                        known,
+                        `line ${ins.line}: \${${m[1]}} is not declared in stage ${stage.name ?? stage.index}`,
+                    );
                 }
             }
         }
@@ -83,15 +113,27 @@ describe("deployer/Dockerfile", () => {
 
     it("installs both providers with `pulumi plugin install` at their versions, as the runtime user", () => {
         const userLine = finalStage.instructions.find((i) => i.keyword === "USER")!.line;
-        const install = finalStage.instructions.find((i) => i.keyword === "RUN" && i.args.includes("pulumi plugin install"));
+        const install = finalStage.instructions.find(
+            (i) => i.keyword === "RUN" && i.args.includes("pulumi plugin install"),
+        );
         assert.ok(install, "no RUN pulumi plugin install in the final stage");
         assert.ok(install.line > userLine, "plugins must be installed after USER, into that user's PULUMI_HOME");
         const cmd = expand(install.args, stageVariables(df, finalStage, install.line));
-        assert.match(cmd, new RegExp(`pulumi plugin install resource kubernetes "?${pkg.dependencies["@pulumi/kubernetes"]}"?`));
-        assert.match(cmd, new RegExp(`pulumi plugin install resource command "?${pkg.dependencies["@pulumi/command"]}"?`));
+        assert.match(
+            cmd,
+            new RegExp(`pulumi plugin install resource kubernetes "?${pkg.dependencies["@pulumi/kubernetes"]}"?`),
+        );
+        assert.match(
+            cmd,
+            new RegExp(`pulumi plugin install resource command "?${pkg.dependencies["@pulumi/command"]}"?`),
+        );
         const env = stageVariables(df, finalStage);
         assert.equal(env.PULUMI_HOME, "/home/node/.pulumi");
-        assert.equal(env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION, "true", "a deploy must never fetch another provider version");
+        assert.equal(
+            env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION,
+            "true",
+            "a deploy must never fetch another provider version",
+        );
         assert.equal(env.PULUMI_SKIP_UPDATE_CHECK, "true");
     });
 
@@ -107,13 +149,22 @@ describe("deployer/Dockerfile", () => {
     it("copies the CLI and the Node language host from the Pulumi image", () => {
         const copies = finalStage.instructions.filter((i) => i.keyword === "COPY").map((i) => parseCopy(i.args));
         const fromPulumi = copies.filter((c) => c.flags.from === "pulumi");
-        assert.deepEqual(fromPulumi.flatMap((c) => c.sources), ["/pulumi/bin/pulumi", "/pulumi/bin/pulumi-language-nodejs"]);
-        assert.deepEqual(fromPulumi.map((c) => c.dest), ["/usr/local/bin/"]);
+        assert.deepEqual(
+            fromPulumi.flatMap((c) => c.sources),
+            ["/pulumi/bin/pulumi", "/pulumi/bin/pulumi-language-nodejs"],
+        );
+        assert.deepEqual(
+            fromPulumi.map((c) => c.dest),
+            ["/usr/local/bin/"],
+        );
     });
 
     it("builds with npm ci and npm run build, checks the entrypoint was built, and keeps runtime dependencies only", () => {
         const r = runs(buildStage);
-        assert.ok(r.some((x) => /^npm ci --ignore-scripts\b/.test(x)), "npm ci --ignore-scripts");
+        assert.ok(
+            r.some((x) => /^npm ci --ignore-scripts\b/.test(x)),
+            "npm ci --ignore-scripts",
+        );
         const build = r.find((x) => x.startsWith("npm run build"));
         assert.ok(build, "npm run build");
         assert.match(build, new RegExp(`test -f ${DEPLOY_ENTRY.replace(/\./g, "\\.")}`));
@@ -145,9 +196,14 @@ describe("deployer/Dockerfile", () => {
                     if (flags.from === "build") {
                         const rel = path.posix.relative("/src", src);
                         if (rel === "bin" || rel === "node_modules") continue; // made by npm run build / npm ci
-                        const matches = fs.readdirSync(REPO).filter((f) => new RegExp("^" + rel.replace(/\./g, "\\.").replace(/\*/g, "[^/]*") + "$").test(f));
+                        const matches = fs
+                            .readdirSync(REPO)
+                            .filter((f) =>
+                                new RegExp("^" + rel.replace(/\./g, "\\.").replace(/\*/g, "[^/]*") + "$").test(f),
+                            );
                         assert.ok(matches.length > 0, `line ${ins.line}: ${src} matches nothing in the repository`);
-                        for (const f of matches) assert.ok(inContext(f), `line ${ins.line}: ${f} is excluded by Dockerfile.dockerignore`);
+                        for (const f of matches)
+                            assert.ok(inContext(f), `line ${ins.line}: ${f} is excluded by Dockerfile.dockerignore`);
                     } else if (src === ".") {
                         assert.equal(ignoreRules()[0], "*", "COPY . . relies on an allowlist context (first rule '*')");
                     } else {
@@ -160,10 +216,25 @@ describe("deployer/Dockerfile", () => {
     });
 
     it("puts the program's sources in the build context and nothing else", () => {
-        for (const f of ["package.json", "package-lock.json", "tsconfig.json", "Pulumi.yaml", "index.ts", "components/torchServeStack.ts", "deploy/main.ts"]) {
+        for (const f of [
+            "package.json",
+            "package-lock.json",
+            "tsconfig.json",
+            "Pulumi.yaml",
+            "index.ts",
+            "components/torchServeStack.ts",
+            "deploy/main.ts",
+        ]) {
             assert.ok(inContext(f), `${f} must be in the build context`);
         }
-        for (const f of ["node_modules/x", "bin/index.js", ".git/HEAD", "test/unit/x.ts", ".dev/model/model.pt", "pipelines/kubeflow/sample_pipeline.py"]) {
+        for (const f of [
+            "node_modules/x",
+            "bin/index.js",
+            ".git/HEAD",
+            "test/unit/x.ts",
+            ".dev/model/model.pt",
+            "pipelines/kubeflow/sample_pipeline.py",
+        ]) {
             assert.ok(!inContext(f), `${f} must not be in the build context`);
         }
         for (const rule of ignoreRules().filter((r) => r.startsWith("!") && !r.includes("*"))) {
@@ -178,6 +249,9 @@ describe("deployer/Dockerfile", () => {
             t.skip("deploy/main.ts (the deploy entry point) is not in this tree yet");
             return;
         }
-        assert.ok(fs.existsSync(repoFile(DEPLOY_ENTRY)), `${DEPLOY_ENTRY} missing: is deploy/ in tsconfig.json's include?`);
+        assert.ok(
+            fs.existsSync(repoFile(DEPLOY_ENTRY)),
+            `${DEPLOY_ENTRY} missing: is deploy/ in tsconfig.json's include?`,
+        );
     });
 });

@@ -17,7 +17,10 @@ import { kfpVenv, readRepoFile, repoFile, requirementPin } from "./support/repo"
 const MODEL_PATH = "{{$.inputs.artifacts['model'].path}}";
 const param = (name: string) => `{{$.inputs.parameters['${name}']}}`;
 
-interface Compiled { spec: any; platform: any }
+interface Compiled {
+    spec: any;
+    platform: any;
+}
 
 function loadCompiled(file: string): Compiled {
     const docs = parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS());
@@ -27,14 +30,15 @@ function loadCompiled(file: string): Compiled {
 /** A container's args with IfPresent placeholders expanded as if every optional input were given. */
 function expandArgs(args: string[]): string[] {
     return args.flatMap((a) => {
-        if (!a.startsWith("{\"IfPresent\"")) return [a];
+        if (!a.startsWith('{"IfPresent"')) return [a];
         return JSON.parse(a).IfPresent.Then as string[];
     });
 }
 
 function python(venv: string, code: string): string {
     return execFileSync(path.join(venv, "bin", "python"), ["-c", code], {
-        cwd: repoFile("pipelines", "kubeflow"), encoding: "utf8",
+        cwd: repoFile("pipelines", "kubeflow"),
+        encoding: "utf8",
     });
 }
 
@@ -46,7 +50,11 @@ describe("Kubeflow Pipelines component and sample pipeline", () => {
     before(() => {
         venv = kfpVenv();
         const out = tempDir("kfp-compile-");
-        const printed = execFileSync(path.join(venv, "bin", "python"), [repoFile("pipelines", "kubeflow", "compile.py"), "--out-dir", out], { encoding: "utf8" });
+        const printed = execFileSync(
+            path.join(venv, "bin", "python"),
+            [repoFile("pipelines", "kubeflow", "compile.py"), "--out-dir", out],
+            { encoding: "utf8" },
+        );
         const written = JSON.parse(printed.trim().split("\n").pop()!);
         pipeline = loadCompiled(written.pipeline);
         component = loadCompiled(written.component);
@@ -79,15 +87,19 @@ describe("Kubeflow Pipelines component and sample pipeline", () => {
             "--summary-file": ["{{$.outputs.parameters['summary'].output_file}}"],
         });
         // --model-version only when the input is given (omitted = a content hash of the files).
-        const optional = args.filter((a) => a.startsWith("{\"IfPresent\""));
-        assert.deepEqual(optional.map((a) => JSON.parse(a)), [
-            { IfPresent: { InputName: "model_version", Then: ["--model-version", param("model_version")] } },
-        ]);
+        const optional = args.filter((a) => a.startsWith('{"IfPresent"'));
+        assert.deepEqual(
+            optional.map((a) => JSON.parse(a)),
+            [{ IfPresent: { InputName: "model_version", Then: ["--model-version", param("model_version")] } }],
+        );
     });
 
     it("declares the component's inputs and outputs with their types", () => {
         const comp = pipeline.spec.components["comp-deploy-torchserve"];
-        assert.deepEqual(comp.inputDefinitions.artifacts.model.artifactType, { schemaTitle: "system.Model", schemaVersion: "0.0.1" });
+        assert.deepEqual(comp.inputDefinitions.artifacts.model.artifactType, {
+            schemaTitle: "system.Model",
+            schemaVersion: "0.0.1",
+        });
         assert.equal(comp.inputDefinitions.artifacts.model.isOptional, undefined);
         const params = comp.inputDefinitions.parameters;
         assert.deepEqual(Object.keys(params).sort(), ["image", "model_version", "stack"]);
@@ -97,8 +109,11 @@ describe("Kubeflow Pipelines component and sample pipeline", () => {
         assert.equal(params.image.isOptional, undefined);
         assert.equal(params.model_version.parameterType, "STRING");
         assert.equal(params.model_version.isOptional, true);
-        assert.deepEqual(comp.outputDefinitions, { parameters: { summary: { parameterType: "STRUCT" } } },
-            "the JSON summary is a dict output parameter");
+        assert.deepEqual(
+            comp.outputDefinitions,
+            { parameters: { summary: { parameterType: "STRUCT" } } },
+            "the JSON summary is a dict output parameter",
+        );
     });
 
     it("mounts the model-store claim at the path passed as --model-store-path", () => {
@@ -122,12 +137,18 @@ describe("Kubeflow Pipelines component and sample pipeline", () => {
             { secretKey: "backend-url", envVar: "PULUMI_BACKEND_URL" },
             { secretKey: "config-passphrase", envVar: "PULUMI_CONFIG_PASSPHRASE" },
         ]);
-        assert.deepEqual(Object.keys(pipeline.platform.deploymentSpec.executors), ["exec-deploy-torchserve"], "the training step gets no secrets or mounts");
+        assert.deepEqual(
+            Object.keys(pipeline.platform.deploymentSpec.executors),
+            ["exec-deploy-torchserve"],
+            "the training step gets no secrets or mounts",
+        );
     });
 
     it("runs the step as the deployer image's non-root user", () => {
         const exec = pipeline.platform.deploymentSpec.executors["exec-deploy-torchserve"];
-        const user = parseDockerfile(readRepoFile("deployer", "Dockerfile")).stages.at(-1)!.instructions.find((i) => i.keyword === "USER")!.args;
+        const user = parseDockerfile(readRepoFile("deployer", "Dockerfile"))
+            .stages.at(-1)!
+            .instructions.find((i) => i.keyword === "USER")!.args;
         const [uid, gid] = user.split(":");
         assert.deepEqual(exec.securityContext, { runAsUser: uid, runAsGroup: gid, runAsNonRoot: true });
     });
@@ -137,7 +158,9 @@ describe("Kubeflow Pipelines component and sample pipeline", () => {
         assert.deepEqual(Object.keys(tasks).sort(), ["deploy-torchserve", "train-tiny-model"]);
         const deploy = tasks["deploy-torchserve"];
         assert.deepEqual(deploy.dependentTasks, ["train-tiny-model"]);
-        assert.deepEqual(deploy.inputs.artifacts.model, { taskOutputArtifact: { outputArtifactKey: "model", producerTask: "train-tiny-model" } });
+        assert.deepEqual(deploy.inputs.artifacts.model, {
+            taskOutputArtifact: { outputArtifactKey: "model", producerTask: "train-tiny-model" },
+        });
         assert.deepEqual(deploy.inputs.parameters, {
             image: { componentInputParameter: "deployer_image" },
             stack: { componentInputParameter: "stack" },
@@ -145,7 +168,11 @@ describe("Kubeflow Pipelines component and sample pipeline", () => {
         assert.notEqual(deploy.cachingOptions?.enableCache, true, "a cached deploy would skip a real rollout");
         const root = pipeline.spec.root.inputDefinitions.parameters;
         assert.equal(root.stack.isOptional, undefined, "the stack has no default: a run must name it");
-        assert.equal(root.deployer_image.isOptional, undefined, "the deployer image has no default: a run must name it");
+        assert.equal(
+            root.deployer_image.isOptional,
+            undefined,
+            "the deployer image has no default: a run must name it",
+        );
     });
 
     it("trains in TorchServe's image and writes the files the deploy step reads", () => {
@@ -155,8 +182,13 @@ describe("Kubeflow Pipelines component and sample pipeline", () => {
         for (const name of ["model.pt", "labels.json", "handler.py"]) {
             assert.ok(source.includes(`os.path.join(model.path, "${name}")`), `train_tiny_model writes ${name}`);
         }
-        assert.deepEqual(pipeline.spec.components["comp-train-tiny-model"].outputDefinitions.artifacts.model.artifactType.schemaTitle, "system.Model");
-        const handler = pipeline.spec.root.dag.tasks["train-tiny-model"].inputs.parameters.handler_source.runtimeValue.constant;
+        assert.deepEqual(
+            pipeline.spec.components["comp-train-tiny-model"].outputDefinitions.artifacts.model.artifactType
+                .schemaTitle,
+            "system.Model",
+        );
+        const handler =
+            pipeline.spec.root.dag.tasks["train-tiny-model"].inputs.parameters.handler_source.runtimeValue.constant;
         assert.equal(handler, readRepoFile("pipelines", "kubeflow", "sample_handler.py"));
     });
 
@@ -167,12 +199,19 @@ describe("Kubeflow Pipelines component and sample pipeline", () => {
         assert.deepEqual(flags.get("--handler"), [`${MODEL_PATH}/handler.py`]);
         assert.equal(flags.has("--extra-file"), false);
         assert.equal(flags.has("--requirements-file"), false);
-        assert.equal(component.platform, undefined, "mounts and secrets belong to the task (deploy_torchserve), not the component");
+        assert.equal(
+            component.platform,
+            undefined,
+            "mounts and secrets belong to the task (deploy_torchserve), not the component",
+        );
     });
 
     it("makes components for other layouts and refuses names that are not plain file names", () => {
         const file = path.join(tempDir("kfp-layout-"), "component.yaml");
-        const errors = JSON.parse(python(venv, `
+        const errors = JSON.parse(
+            python(
+                venv,
+                `
 import json, sys
 from kfp import compiler
 from torchserve_deploy import make_deploy_component
@@ -188,12 +227,18 @@ for kwargs in ({"extra_files": ["a/b.json"]}, {"serialized_file": "../model.pt"}
     except ValueError as e:
         errors.append(str(e))
 print(json.dumps(errors))
-`).trim());
-        const args: string[] = loadCompiled(file).spec.deploymentSpec.executors["exec-deploy-torchserve"].container.args;
+`,
+            ).trim(),
+        );
+        const args: string[] =
+            loadCompiled(file).spec.deploymentSpec.executors["exec-deploy-torchserve"].container.args;
         const flags = parseDeployArgs(expandArgs(args));
         assert.deepEqual(flags.get("--serialized-file"), [`${MODEL_PATH}/weights.pt`]);
         assert.deepEqual(flags.get("--handler"), ["image_classifier"], "a built-in handler is passed by name");
-        assert.deepEqual(flags.get("--extra-file"), [`${MODEL_PATH}/index_to_name.json`, `${MODEL_PATH}/faiss_index.bin`]);
+        assert.deepEqual(flags.get("--extra-file"), [
+            `${MODEL_PATH}/index_to_name.json`,
+            `${MODEL_PATH}/faiss_index.bin`,
+        ]);
         assert.deepEqual(flags.get("--requirements-file"), [`${MODEL_PATH}/requirements.txt`]);
         assert.deepEqual(flags.get("--model-store-path"), ["/store"]);
         assert.equal(errors.length, 5, `every bad name refused: ${JSON.stringify(errors)}`);

@@ -48,7 +48,8 @@ export function parseDockerfile(text: string): Dockerfile {
             if (!m) throw new Error(`Dockerfile line ${ins.line}: cannot parse FROM ${ins.args}`);
             stages.push({ index: stages.length, from: m[1], ...(m[2] ? { name: m[2] } : {}), instructions: [] });
         } else if (stages.length === 0) {
-            if (ins.keyword !== "ARG") throw new Error(`Dockerfile line ${ins.line}: ${ins.keyword} before the first FROM`);
+            if (ins.keyword !== "ARG")
+                throw new Error(`Dockerfile line ${ins.line}: ${ins.keyword} before the first FROM`);
             const [name, value] = splitArg(ins.args);
             globalArgs[name] = value;
         } else {
@@ -65,7 +66,10 @@ export function splitArg(args: string): [string, string | undefined] {
 
 /** Expands ${NAME} / $NAME with the given values; unknown names stay as they are. */
 export function expand(text: string, values: Record<string, string | undefined>): string {
-    return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (all, a, b) => values[a ?? b] ?? all);
+    return text.replace(
+        /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+        (all, a, b) => values[a ?? b] ?? all,
+    );
 }
 
 /** Variables a stage may reference: its ARGs (defaults from the global ones) and ENVs, in order of declaration. */

@@ -25,14 +25,18 @@ export function kfpVenv(): string {
 
 /** The actionlint binary: built by scripts/tools.sh, or an accepted one already on PATH. */
 export function actionlint(): string {
-    const dir = execFileSync("bash", [repoFile("scripts", "tools.sh"), "--path", "actionlint"], { encoding: "utf8" }).trim();
+    const dir = execFileSync("bash", [repoFile("scripts", "tools.sh"), "--path", "actionlint"], {
+        encoding: "utf8",
+    }).trim();
     if (dir) return path.join(dir, "actionlint");
     return execFileSync("bash", ["-c", "command -v actionlint"], { encoding: "utf8" }).trim();
 }
 
 /** The Pulumi CLI of scripts/tools.sh (or an accepted one already on PATH). */
 export function pulumiCli(): string {
-    const dir = execFileSync("bash", [repoFile("scripts", "tools.sh"), "--path", "pulumi"], { encoding: "utf8" }).trim();
+    const dir = execFileSync("bash", [repoFile("scripts", "tools.sh"), "--path", "pulumi"], {
+        encoding: "utf8",
+    }).trim();
     if (dir) return path.join(dir, "pulumi");
     return execFileSync("bash", ["-c", "command -v pulumi"], { encoding: "utf8" }).trim();
 }
@@ -51,13 +55,19 @@ export function requirementPin(file: string, name: string): string {
     return m[1];
 }
 
-export function packageJson(): { engines: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string>; scripts: Record<string, string> } {
+export function packageJson(): {
+    engines: Record<string, string>;
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+    scripts: Record<string, string>;
+} {
     return JSON.parse(readRepoFile("package.json"));
 }
 
 /** The stacks whose Pulumi.<stack>.yaml is committed. */
 export function committedStacks(): string[] {
-    return fs.readdirSync(REPO)
+    return fs
+        .readdirSync(REPO)
         .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
         .filter((s): s is string => s !== undefined)
         .sort();

@@ -39,7 +39,7 @@ const PULUMI_ACTION_USER_AGENT = "pulumi/actions@v6";
 
 /** action.yml of v7.0.0: every input and its default (undefined = none). */
 const PULUMI_ACTION_INPUTS: Readonly<Record<string, string | undefined>> = {
-    "command": undefined,
+    command: undefined,
     "stack-name": undefined,
     "pulumi-version": undefined,
     "pulumi-version-file": undefined,
@@ -50,32 +50,32 @@ const PULUMI_ACTION_INPUTS: Readonly<Record<string, string | undefined>> = {
     "github-token": "${{ github.token }}",
     "cloud-url": undefined,
     "secrets-provider": undefined,
-    "parallel": undefined,
-    "message": undefined,
+    parallel: undefined,
+    message: undefined,
     "config-map": undefined,
     "expect-no-changes": "false",
-    "diff": "false",
-    "replace": undefined,
-    "exclude": undefined,
+    diff: "false",
+    replace: undefined,
+    exclude: undefined,
     "exclude-dependents": "false",
-    "target": undefined,
+    target: undefined,
     "target-dependents": "false",
-    "policyPacks": undefined,
-    "policyPackConfigs": undefined,
-    "refresh": "false",
-    "upsert": "false",
-    "remove": "false",
+    policyPacks: undefined,
+    policyPackConfigs: undefined,
+    refresh: "false",
+    upsert: "false",
+    remove: "false",
     "edit-pr-comment": "true",
-    "color": "auto",
+    color: "auto",
     "exclude-protected": "false",
-    "plan": undefined,
+    plan: undefined,
     "suppress-outputs": "false",
     "suppress-progress": "false",
     "always-include-summary": "false",
     "continue-on-error": "false",
     "log-verbosity": undefined,
     "log-flow": "false",
-    "debug": "false",
+    debug: "false",
 };
 
 /** Values for `${{ }}` expressions. Unset secrets and vars are "", as on GitHub. */
@@ -133,7 +133,10 @@ export interface PulumiActionCommands {
     readonly stack: string;
     /** `pulumi-version` (the action installs that CLI; default range ^3). */
     readonly pulumiVersion: string;
-    /** `work-dir`, resolved against `workspace` when given (as main.ts does with GITHUB_WORKSPACE): every command runs there. */
+    /**
+     * `work-dir`, resolved against `workspace` when given (as main.ts does with GITHUB_WORKSPACE):
+     * every command runs there.
+     */
     readonly workDir: string;
     /** login.ts: `pulumi --non-interactive --cwd <workDir> login [cloud-url]`. */
     readonly login: readonly string[];
@@ -183,7 +186,12 @@ export function readWorkflow(file: string): Workflow {
     if (!doc || typeof doc !== "object" || !doc.jobs) {
         throw new Error(`${file}: not a workflow (no jobs)`);
     }
-    const on = typeof doc.on === "string" ? { [doc.on]: null } : Array.isArray(doc.on) ? Object.fromEntries(doc.on.map((e: string) => [e, null])) : doc.on;
+    const on =
+        typeof doc.on === "string"
+            ? { [doc.on]: null }
+            : Array.isArray(doc.on)
+              ? Object.fromEntries(doc.on.map((e: string) => [e, null]))
+              : doc.on;
     return { file, name: doc.name ?? path.basename(file), on, env: stringMap(doc.env), jobs: doc.jobs };
 }
 
@@ -205,18 +213,25 @@ export interface TranslateOptions {
 }
 
 /** Every step of a job, as commands to repeat. */
-export function jobSteps(workflow: Workflow, jobId: string, ctx: ExpressionContext = {}, opts: TranslateOptions = {}): WorkflowStep[] {
+export function jobSteps(
+    workflow: Workflow,
+    jobId: string,
+    ctx: ExpressionContext = {},
+    opts: TranslateOptions = {},
+): WorkflowStep[] {
     const j = job(workflow, jobId);
     const outerEnv = evaluateEnv({ ...workflow.env, ...stringMap(j.env) }, ctx);
     return j.steps.map((step, i) => {
         const name = step.name ?? step.id ?? step.run?.split("\n")[0] ?? step.uses ?? `step ${i + 1}`;
         const env = { ...outerEnv, ...evaluateEnv(stringMap(step.env), ctx) };
         if (step.run !== undefined) {
-            const shell = step.shell === undefined || step.shell === "bash"
-                ? DEFAULT_SHELL
-                : shellArgv(step.shell);
+            const shell = step.shell === undefined || step.shell === "bash" ? DEFAULT_SHELL : shellArgv(step.shell);
             return {
-                kind: "run", name, script: evaluate(step.run, ctx), shell, env,
+                kind: "run",
+                name,
+                script: evaluate(step.run, ctx),
+                shell,
+                env,
                 ...(step["working-directory"] ? { workingDirectory: evaluate(step["working-directory"], ctx) } : {}),
                 ...(step.if ? { if: step.if } : {}),
             } satisfies RunStep;
@@ -224,11 +239,17 @@ export function jobSteps(workflow: Workflow, jobId: string, ctx: ExpressionConte
         if (!step.uses) {
             throw new Error(`${workflow.file}: job ${jobId} step ${i + 1} has neither run nor uses`);
         }
-        const withInputs = Object.fromEntries(Object.entries(stringMap(step.with)).map(([k, v]) => [k, evaluate(v, ctx)]));
+        const withInputs = Object.fromEntries(
+            Object.entries(stringMap(step.with)).map(([k, v]) => [k, evaluate(v, ctx)]),
+        );
         const [action] = step.uses.split("@");
         if (action === PULUMI_ACTION) {
             if (withInputs.command === undefined || withInputs.command === "") {
-                return { kind: "pulumi-install", name, pulumiVersion: withInputs["pulumi-version"] ?? "^3" } satisfies PulumiInstallStep;
+                return {
+                    kind: "pulumi-install",
+                    name,
+                    pulumiVersion: withInputs["pulumi-version"] ?? "^3",
+                } satisfies PulumiInstallStep;
             }
             return { kind: "pulumi", name, env, pulumi: pulumiActionCommands(withInputs, opts) } satisfies PulumiStep;
         }
@@ -237,7 +258,10 @@ export function jobSteps(workflow: Workflow, jobId: string, ctx: ExpressionConte
 }
 
 /** The steps of a job of one kind (e.g. all `run:` steps). */
-export function stepsOfKind<K extends WorkflowStep["kind"]>(steps: WorkflowStep[], kind: K): Extract<WorkflowStep, { kind: K }>[] {
+export function stepsOfKind<K extends WorkflowStep["kind"]>(
+    steps: WorkflowStep[],
+    kind: K,
+): Extract<WorkflowStep, { kind: K }>[] {
     return steps.filter((s): s is Extract<WorkflowStep, { kind: K }> => s.kind === kind);
 }
 
@@ -248,7 +272,10 @@ export function stepsOfKind<K extends WorkflowStep["kind"]>(steps: WorkflowStep[
  * file path to keep the flag, or leave it out and the flag is omitted.
  * `workspace`: the checkout, against which `work-dir` is resolved.
  */
-export function pulumiActionCommands(withInputs: Record<string, string>, opts: TranslateOptions = {}): PulumiActionCommands {
+export function pulumiActionCommands(
+    withInputs: Record<string, string>,
+    opts: TranslateOptions = {},
+): PulumiActionCommands {
     for (const key of Object.keys(withInputs)) {
         if (!(key in PULUMI_ACTION_INPUTS)) {
             throw new Error(`pulumi/actions ${PULUMI_ACTION_VERSION} has no input '${key}'`);
@@ -263,7 +290,9 @@ export function pulumiActionCommands(withInputs: Record<string, string>, opts: T
         const v = input(name);
         if (["true", "True", "TRUE"].includes(v)) return true;
         if (["false", "False", "FALSE"].includes(v)) return false;
-        throw new TypeError(`pulumi/actions input '${name}': '${v}' is not a boolean (true | True | TRUE | false | False | FALSE)`);
+        throw new TypeError(
+            `pulumi/actions input '${name}': '${v}' is not a boolean (true | True | TRUE | false | False | FALSE)`,
+        );
     };
     const number = (name: string): number | undefined => {
         const v = input(name);
@@ -275,7 +304,10 @@ export function pulumiActionCommands(withInputs: Record<string, string>, opts: T
     const list = (name: string): string[] => {
         // getMultilineInput + parseSemicolorToArray: lines, then commas, trimmed, empties dropped.
         const lines = (withInputs[name] ?? "").split("\n").filter((l) => l !== "");
-        return lines.flatMap((l) => l.split(",")).filter((x) => x !== "").map((x) => x.trim());
+        return lines
+            .flatMap((l) => l.split(","))
+            .filter((x) => x !== "")
+            .map((x) => x.trim());
     };
 
     const raw = input("command");
@@ -289,11 +321,13 @@ export function pulumiActionCommands(withInputs: Record<string, string>, opts: T
     const command = raw === "preview" ? "preview" : "up";
     const stack = input("stack-name");
     if (!stack) throw new Error("pulumi/actions input 'stack-name' is required");
-    if (input("config-map")) throw new Error("pulumi/actions input 'config-map' (pulumi config set-all) is not translated");
+    if (input("config-map"))
+        throw new Error("pulumi/actions input 'config-map' (pulumi config set-all) is not translated");
     if (input("pulumi-version") && input("pulumi-version-file")) {
         throw new Error("pulumi/actions: only one of 'pulumi-version' or 'pulumi-version-file' should be provided");
     }
-    if (input("pulumi-version-file")) throw new Error("pulumi/actions input 'pulumi-version-file' is not translated; use pulumi-version");
+    if (input("pulumi-version-file"))
+        throw new Error("pulumi/actions input 'pulumi-version-file' is not translated; use pulumi-version");
     const workDir = opts.workspace ? path.resolve(opts.workspace, input("work-dir")) : input("work-dir");
     const cloudUrl = input("cloud-url");
     const secretsProvider = input("secrets-provider");
@@ -339,7 +373,10 @@ export function pulumiActionCommands(withInputs: Record<string, string>, opts: T
     // runPulumiCmd, then PulumiCommand.run.
     args.push("--stack", stack, "--non-interactive");
 
-    bool("comment-on-pr"); bool("upsert"); bool("remove"); bool("edit-pr-comment"); // validated like the action does
+    bool("comment-on-pr");
+    bool("upsert");
+    bool("remove");
+    bool("edit-pr-comment"); // validated like the action does
     return {
         command,
         stack,
@@ -347,9 +384,17 @@ export function pulumiActionCommands(withInputs: Record<string, string>, opts: T
         workDir,
         login: ["--non-interactive", "--cwd", workDir, "login", ...(cloudUrl ? [cloudUrl] : [])],
         selectStack: ["stack", "select", "--stack", stack, "--non-interactive"],
-        ...(bool("upsert") ? {
-            createStack: ["stack", "init", stack, ...(secretsProvider ? ["--secrets-provider", secretsProvider] : []), "--non-interactive"],
-        } : {}),
+        ...(bool("upsert")
+            ? {
+                  createStack: [
+                      "stack",
+                      "init",
+                      stack,
+                      ...(secretsProvider ? ["--secrets-provider", secretsProvider] : []),
+                      "--non-interactive",
+                  ],
+              }
+            : {}),
         operation: args,
         operationEnv: { PULUMI_DEBUG_COMMANDS: "true", PULUMI_AUTOMATION_API: "true" },
         commentOnPr: bool("comment-on-pr"),
@@ -407,7 +452,8 @@ function evaluateEnv(env: Record<string, string>, ctx: ExpressionContext): Recor
 
 function stringMap(value: unknown): Record<string, string> {
     if (value === undefined || value === null) return {};
-    if (typeof value !== "object" || Array.isArray(value)) throw new Error(`expected a map, got ${JSON.stringify(value)}`);
+    if (typeof value !== "object" || Array.isArray(value))
+        throw new Error(`expected a map, got ${JSON.stringify(value)}`);
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
 }
 
