@@ -55,6 +55,11 @@ export async function benchArchive(
         ]);
     };
     let version = 0;
+    const storeRoot = () => {
+        const root = path.join(work, "store");
+        fs.mkdirSync(root, { recursive: true });
+        return root;
+    };
     const medians = await sideBySide(
         {
             "cp (floor)": () => {
@@ -68,14 +73,15 @@ export async function benchArchive(
             // The product's archive step: archiver (zip-store) + rename into the store + touch.
             "archive step (zip-store)": () =>
                 publishArchive({
-                    store: path.join(work, "store"),
+                    store: storeRoot(),
+                    subdir: "bench/torchserve",
+                    owner: { stack: "organization/torchserve-stack/bench", namespace: "bench", appName: "torchserve" },
                     model: "bench",
                     version: `v${++version}`,
-                    archiver,
-                    serializedFile: model,
-                    handler,
-                    extraFiles: [],
-                    archiveFormat: "zip-store",
+                    fingerprint: `bench-${version}`,
+                    bytes: 0,
+                    served: [`v${version}`],
+                    build: { archiver, serializedFile: model, handler, extraFiles: [], archiveFormat: "zip-store" },
                 }),
         },
         runs,

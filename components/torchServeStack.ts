@@ -4,12 +4,11 @@
  * creates the resources in order. Children's names and parents are part of
  * every existing stack's state: changing one needs an alias.
  */
-import * as fs from "node:fs";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./cli";
-import { FileChecks, Settings, TorchServeStackArgs, resolveSettings } from "./config";
+import { FileChecks, ModelSettings, Settings, TorchServeStackArgs, modelRunKind, resolveSettings } from "./config";
 import {
     buildDeploymentSpec,
     buildModelStoreClaim,
@@ -21,14 +20,21 @@ import {
 } from "./kubernetes";
 import {
     FileHashCache,
+    ModelRequest,
+    RELEASE_SCHEMA,
+    Release,
+    ReleasePlan,
+    StepInputs,
+    StoreOwner,
     archiveSettingsOf,
+    artifactBytes,
     artifactsOf,
     defaultHashCacheFile,
     findProjectDir,
     fingerprintArtifacts,
     isRegularFile,
-    listArchives,
-    planRotation,
+    parseRelease,
+    planRelease,
     rebaseModelPaths,
     resolveFromProject,
     versionFromFingerprint,
@@ -36,9 +42,11 @@ import {
 import { CONFIG_FILE_NAME, renderConfigProperties } from "./torchserve";
 
 /**
- * What the component reads from the machine that runs `pulumi up`. Tests and
- * embedders replace parts of it; a stack uses the defaults. Kept apart from
- * the resource options, which go to Pulumi.
+ * What the component reads besides its args: the machine that runs the
+ * deploy (files, hash cache, project directory) and the stack's recorded
+ * state. Tests and embedders replace parts of it; a stack uses the defaults,
+ * and index.ts passes the recorded release. Kept apart from the resource
+ * options, which go to Pulumi.
  */
 export interface TorchServeStackHost {
     /** File checks used by validation. Default: the real file system, relative paths from the project directory. */
@@ -47,12 +55,41 @@ export interface TorchServeStackHost {
     readonly hashCache?: FileHashCache;
     /** Where relative config paths start. Default: the nearest directory with Pulumi.yaml at or above the work dir. */
     readonly projectDir?: string;
+    /**
+     * The release this stack recorded at its last successful deploy (index.ts reads it from the stack's
+     * outputs with {@link readRecordedRelease}); undefined when nothing is deployed yet. A run that brings no
+     * model keeps it as it is; a run that brings one plans from its history.
+     */
+    readonly recordedRelease?: Release;
+    /** The stack's identity in the store's owner record. Default `<organization>/<project>/<stack>`. */
+    readonly stackId?: string;
 }
 
 /** The model-store claim the pods mount, and what must exist before anything uses it. */
 interface ModelStoreClaim {
     readonly claimName: pulumi.Output<string>;
     readonly dependsOn: pulumi.Resource[];
+}
+
+/** This stack's identity across state backends' naming: `<organization>/<project>/<stack>`. */
+export function currentStackId(): string {
+    return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+}
+
+/**
+ * The release this stack recorded at its last successful deploy, read from its
+ * own outputs in the state backend (a pull request's runner has the state,
+ * not the model files). Undefined for a new stack; an unreadable record is an
+ * expected error (a RunError: the message alone), never a guess.
+ */
+export async function readRecordedRelease(): Promise<Release | undefined> {
+    const self = new pulumi.StackReference(currentStackId());
+    const value = (await self.getOutputDetails("release")).value;
+    try {
+        return parseRelease(value);
+    } catch (error) {
+        throw new pulumi.RunError((error as Error).message);
+    }
 }
 
 /**
@@ -64,14 +101,18 @@ interface ModelStoreClaim {
 export class TorchServeStack extends pulumi.ComponentResource {
     /** The validated settings (defaults applied). */
     public readonly settings: Settings;
-    /** The deployed model version (configured, or the artifacts' content hash). */
+    /** The plan this run deploys: what it brings, what the pods load, what the store keeps. */
+    public readonly plan: ReleasePlan;
+    /** The deployed model version. */
     public readonly version: string;
-    /** Content hash of the model artifacts and archive settings. */
+    /** Content hash of the model artifacts and archive settings ("" when unknown). */
     public readonly fingerprint: string;
     /** Versions the server loads, the deployed (default) one first. */
     public readonly loadedVersions: readonly string[];
     /** The rendered config.properties. */
     public readonly configProperties: string;
+    /** The release to record: resolves only after the rollout and the rotation succeeded. */
+    public readonly release: pulumi.Output<Release>;
     public readonly namespace: pulumi.Output<string>;
     public readonly claimName: pulumi.Output<string>;
     public readonly configMapName: pulumi.Output<string>;
@@ -97,28 +138,29 @@ export class TorchServeStack extends pulumi.ComponentResource {
         // The settings keep the paths as configured (errors and outputs quote them); the steps get them rebased.
         const model = rebaseModelPaths(settings.model, projectDir, workDir);
 
-        const hashCache = host.hashCache ?? new FileHashCache(defaultHashCacheFile());
-        this.fingerprint = fingerprintArtifacts(artifactsOf(model), archiveSettingsOf(model), hashCache);
-        hashCache.save();
-        this.version = settings.model.explicitVersion ?? versionFromFingerprint(this.fingerprint);
-
-        if (!fs.existsSync(model.storePath)) {
-            // Expected on a first deploy; elsewhere it usually means the store volume is not mounted here.
-            pulumi.log.warn(
-                `modelStorePath ${settings.model.storePath} does not exist: ` +
-                    "planned as an empty store (only this version loaded). " +
-                    "On a first deploy the archive step creates it; " +
-                    "otherwise mount the model-store volume there before preview or up.",
-                this,
-            );
-        }
-        // Planned from the store as it is now; the rotation step applies the same plan after the rollout.
-        this.loadedVersions = planRotation(listArchives(model.storePath, model.name), this.version, model.keep).keep;
+        const request = modelRequest(model, host.hashCache);
+        const plan = planRelease(host.recordedRelease, request, {
+            modelName: model.name,
+            archiveKeep: model.keep,
+            servedVersions: model.served,
+            storeSubdir: model.storeSubdir,
+            stack: pulumi.getStack(),
+        });
+        plan.notes.forEach((note) => pulumi.log.warn(note, this));
+        this.plan = plan;
+        this.version = plan.version;
+        this.fingerprint = plan.fingerprint;
+        this.loadedVersions = plan.served.map((v) => v.version);
         this.configProperties = renderConfigProperties({
             modelName: model.name,
             versions: this.loadedVersions,
             server: settings.server,
         });
+        const owner: StoreOwner = {
+            stack: host.stackId ?? currentStackId(),
+            namespace: settings.namespace,
+            appName: settings.appName,
+        };
 
         const namespaceResource = settings.createNamespace
             ? new k8s.core.v1.Namespace(
@@ -133,14 +175,25 @@ export class TorchServeStack extends pulumi.ComponentResource {
 
         const store = this.modelStoreClaim(name, settings, namespace, inNamespace);
 
+        // A run that brings no model keeps both steps exactly as deployed: they do not run again,
+        // and need no model files and no store.
+        const archiveInputs: StepInputs = plan.recordedSteps?.archive ?? {
+            // No `dir`: the provider runs commands in workDir, and an absolute path here would
+            // differ between checkouts and show as a change.
+            create: archiveCommand(
+                scriptPath(workDir, "archive"),
+                archiveSpec(model, owner, {
+                    version: plan.version,
+                    fingerprint: plan.fingerprint,
+                    bytes: plan.served[0].bytes,
+                    served: this.loadedVersions,
+                }),
+            ),
+            triggers: [plan.version, plan.fingerprint, this.loadedVersions.join(",")],
+        };
         const archive = new command.local.Command(
             `${name}-archive`,
-            {
-                // No `dir`: the provider runs commands in workDir, and an absolute path here would
-                // differ between checkouts and show as a change.
-                create: archiveCommand(scriptPath(workDir, "archive"), archiveSpec(model, this.version)),
-                triggers: [this.version, this.fingerprint],
-            },
+            { create: archiveInputs.create, triggers: [...archiveInputs.triggers] },
             { parent: this, dependsOn: store.dependsOn },
         );
 
@@ -163,6 +216,8 @@ export class TorchServeStack extends pulumi.ComponentResource {
                 spec: buildDeploymentSpec({
                     settings,
                     version: this.version,
+                    served: this.loadedVersions,
+                    storeSubdir: plan.storeSubdir,
                     configMapName: configMap.metadata.name,
                     claimName: store.claimName,
                 }),
@@ -174,19 +229,33 @@ export class TorchServeStack extends pulumi.ComponentResource {
             },
         );
 
-        new command.local.Command(
+        const rotateInputs: StepInputs = plan.recordedSteps?.rotate ?? {
+            create: rotateCommand(scriptPath(workDir, "rotate"), {
+                store: model.storePath!,
+                subdir: model.storeSubdir,
+                owner,
+                model: model.name,
+                keep: plan.keep,
+            }),
+            triggers: [plan.version, plan.keep.join(",")],
+        };
+        const rotate = new command.local.Command(
             `${name}-rotate`,
-            {
-                create: rotateCommand(scriptPath(workDir, "rotate"), {
-                    store: model.storePath,
-                    model: model.name,
-                    current: this.version,
-                    keep: model.keep,
-                }),
-                triggers: [this.version, model.keep],
-            },
+            { create: rotateInputs.create, triggers: [...rotateInputs.triggers] },
             { parent: this, dependsOn: [deployment] },
         );
+        const release: Release = {
+            schema: RELEASE_SCHEMA,
+            modelName: model.name,
+            version: plan.version,
+            fingerprint: plan.fingerprint,
+            served: this.loadedVersions,
+            history: plan.history,
+            storeSubdir: plan.storeSubdir,
+            steps: { archive: archiveInputs, rotate: rotateInputs },
+        };
+        // Known only once the rotation ran, i.e. after the rollout succeeded: a failed deploy records nothing.
+        this.release = rotate.stdout.apply(() => release);
 
         const inference = inferenceService(settings);
         const service = new k8s.core.v1.Service(
@@ -217,6 +286,7 @@ export class TorchServeStack extends pulumi.ComponentResource {
         const endpoint = pulumi.interpolate`${service.metadata.name}.${namespace}.svc:${port}`;
         this.predictionUrl = pulumi.interpolate`http://${endpoint}/predictions/${model.name}`;
         this.registerOutputs({
+            release: this.release,
             version: this.version,
             fingerprint: this.fingerprint,
             loadedVersions: this.loadedVersions,
@@ -268,4 +338,29 @@ export class TorchServeStack extends pulumi.ComponentResource {
         );
         return { claimName: claim.metadata.name, dependsOn: volume ? [claim, volume] : [claim] };
     }
+}
+
+/**
+ * What the run asks for: new files (their fingerprint, the version named or
+ * hashed from them), a version alone, or nothing. Only a run with new files
+ * reads them.
+ */
+function modelRequest(model: ModelSettings, hashCache: FileHashCache | undefined): ModelRequest {
+    const kind = modelRunKind(model);
+    if (kind === "keep") {
+        return { kind };
+    }
+    if (kind === "switch" || !model.artifacts) {
+        return { kind: "switch", version: model.explicitVersion! };
+    }
+    const cache = hashCache ?? new FileHashCache(defaultHashCacheFile());
+    const artifacts = artifactsOf(model.artifacts);
+    const fingerprint = fingerprintArtifacts(artifacts, archiveSettingsOf(model, model.artifacts), cache);
+    cache.save();
+    return {
+        kind: "new",
+        version: model.explicitVersion ?? versionFromFingerprint(fingerprint),
+        fingerprint,
+        bytes: artifactBytes(artifacts),
+    };
 }

@@ -155,6 +155,7 @@ cmd_up() {
   say "   nodes: $(kubectl get nodes --no-headers | tr -s ' ' | tr '\n' ';')"
 
   pulumi_env
+  mkdir -p "$STORE"
   phase "deploy version 1 (npm run deploy: archive, roll out, rotate)"
   run "pulumi stack select --create $STACK failed" pulumi stack select --create "$STACK" --non-interactive
   FAILURE="the v1 deploy failed (summary: $DEMO/deploy-v1.json)"
@@ -214,7 +215,7 @@ summary() {
       console.log(`prediction URL:  ${o.predictionUrl}`);
     ' "$outputs"
     echo "model store:     $STORE"
-    (cd "$STORE" && find . -path ./.torchserve-stack -prune -o -type f -printf '                 %P  %s bytes\n' | sort)
+    (cd "$STORE" && find . -name .torchserve-stack -prune -o -type f -printf '                 %P  %s bytes\n' | sort)
     echo "phase times:"
     local t
     for t in "${TIMES[@]}"; do printf '                 %-60s %4ss\n' "${t%%|*}" "${t##*|}"; done

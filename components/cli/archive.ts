@@ -1,116 +1,209 @@
 /**
- * The archive step, run by `pulumi up` (never by preview). A version names
- * one archive forever: an existing archive is reused, one in backup/ is
- * restored, and only a new version is built, by the real torch-model-archiver,
- * into a staging directory and then renamed into place, so a failed build
- * leaves the store as it was. The deployed archive is touched: its mtime
- * records when it was last deployed, which rotation orders by.
+ * The archive step, run by `pulumi up` (never by preview), in the stack's part
+ * of the model store, holding its lock. A version names one set of bytes
+ * forever: an existing archive is reused only when its record matches the
+ * files (or when the run switches to it without files), one in backup/ is
+ * restored, one of the old flat layout is linked in, and only a new version
+ * is built, by the real torch-model-archiver, into a staging directory and then
+ * renamed into place, so a failed or interrupted build leaves the store as it
+ * was. Every other version the pods will load is brought into the part too.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { ArchiveSpec, archiverArgv } from "./commands";
-import { BACKUP_DIR, archiveFileName, locateArchive } from "../store";
-import { runStep, stepLogger } from "./step";
+import {
+    StoreLayout,
+    acquireLock,
+    archiveFileName,
+    bringIntoPart,
+    claimOwnership,
+    processAlive,
+    readArchiveRecord,
+    stagingPrefix,
+    storeLayout,
+    writeArchiveRecord,
+} from "../store";
+import { ArchiveSpec, archiverArgv, parseArchiveArgs } from "./commands";
+import { onInterrupt, runStep, stepLogger } from "./step";
 
 const log = stepLogger("archive");
 
-function parseSpec(argv: string[]): ArchiveSpec {
-    const { values } = parseArgs({
-        args: argv,
-        options: {
-            store: { type: "string" },
-            model: { type: "string" },
-            version: { type: "string" },
-            archiver: { type: "string" },
-            "serialized-file": { type: "string" },
-            handler: { type: "string" },
-            "extra-file": { type: "string", multiple: true },
-            "requirements-file": { type: "string" },
-            "archive-format": { type: "string" },
-        },
-        strict: true,
-    });
-    const required = ["store", "model", "version", "archiver", "serialized-file", "handler", "archive-format"] as const;
-    for (const name of required) {
-        if (!values[name]) {
-            throw new Error(`missing --${name}`);
-        }
+/** Staging directories of interrupted builds older than this are removed whoever made them. */
+const STALE_STAGING_MS = 24 * 60 * 60_000;
+
+/**
+ * Publishes (builds, reuses, restores or links) the archive of `spec.version`
+ * and brings in the other served versions; returns the archive's path.
+ */
+export async function publishArchive(spec: ArchiveSpec): Promise<string> {
+    if (!fs.existsSync(spec.store)) {
+        throw new Error(
+            `modelStorePath ${spec.store} does not exist on this machine: mount the model-store volume there ` +
+                "(the pipeline's deploy step mounts the claim), or create the directory for a first deploy",
+        );
     }
-    return {
-        store: values.store!,
-        model: values.model!,
-        version: values.version!,
-        archiver: values.archiver!,
-        serializedFile: values["serialized-file"]!,
-        handler: values.handler!,
-        extraFiles: values["extra-file"] ?? [],
-        requirementsFile: values["requirements-file"],
-        archiveFormat: values["archive-format"]!,
-    };
+    const layout = storeLayout(spec.store, spec.subdir);
+    fs.mkdirSync(layout.part, { recursive: true });
+    const unlock = await acquireLock(layout.lockDir, "archive", {
+        onWait: (holder) => log(`waiting for the store lock held by ${holder?.step ?? "?"} on ${holder?.host ?? "?"}`),
+    });
+    const forget = onInterrupt(unlock);
+    try {
+        claimOwnership(layout, spec.owner);
+        sweepStaging(layout);
+        const target = await publishVersion(layout, spec);
+        for (const version of spec.served.slice(1)) {
+            const found = bringIntoPart(layout, spec.model, version);
+            if (!found) {
+                throw new Error(
+                    `${archiveFileName(spec.model, version)}, which the pods are to load next to ${spec.version}, ` +
+                        `is in neither ${layout.part}, its backup/ nor the old flat layout; lower servedVersions ` +
+                        "or deploy that version again",
+                );
+            }
+            if (found.where !== "store") {
+                log(
+                    `${found.where === "backup" ? "restored" : "linked"} ` +
+                        `${archiveFileName(spec.model, version)} from ${found.file}`,
+                );
+            }
+        }
+        return target;
+    } finally {
+        forget();
+        unlock();
+    }
 }
 
-/** Builds (or reuses, or restores) the archive of `spec.version`; returns its path. */
-export function publishArchive(spec: ArchiveSpec): string {
+async function publishVersion(layout: StoreLayout, spec: ArchiveSpec): Promise<string> {
     const file = archiveFileName(spec.model, spec.version);
-    const target = path.join(spec.store, file);
-    fs.mkdirSync(spec.store, { recursive: true });
-    const where = locateArchive(spec.store, spec.model, spec.version);
-    if (where === "store") {
-        log(
-            `${file} already exists; reusing it ` +
-                "(a version is never rebuilt: set a new modelVersion to publish new files)",
+    const target = path.join(layout.part, file);
+    const record = readArchiveRecord(layout, spec.model, spec.version);
+    if (spec.build && record && record.fingerprint !== "" && record.fingerprint !== spec.fingerprint) {
+        throw new Error(
+            `modelVersion ${spec.version} already names other model files (archived from fingerprint ` +
+                `${record.fingerprint.slice(0, 12)}, these files are ${spec.fingerprint.slice(0, 12)}); ` +
+                "a version names one set of bytes: deploy these files under a new modelVersion, " +
+                `or drop --serialized-file to switch back to ${spec.version} as archived`,
         );
-    } else if (where === "backup") {
-        fs.renameSync(path.join(spec.store, BACKUP_DIR, file), target);
-        log(`restored ${file} from ${BACKUP_DIR}/`);
-    } else {
-        buildArchive(spec, target);
-        log(`archived ${file} (${fs.statSync(target).size} bytes)`);
     }
-    const now = new Date();
-    fs.utimesSync(target, now, now);
+    const found = bringIntoPart(layout, spec.model, spec.version);
+    if (found) {
+        if (spec.build && (!record || record.fingerprint === "")) {
+            // Reached only through the old flat layout or a record-less archive: nothing to check the files against.
+            throw new Error(
+                `modelVersion ${spec.version} already has an archive (${found.file}) with no record of the files ` +
+                    "it was built from, so these files cannot be checked against it: deploy them under a new " +
+                    `modelVersion, or drop --serialized-file to switch to ${spec.version} as archived`,
+            );
+        }
+        const how = { store: "reusing", backup: "restored from backup/", legacy: "linked from the old flat layout" };
+        log(`${file}: ${how[found.where]} (${found.file})`);
+        if (!record) {
+            writeArchiveRecord(layout, spec.model, {
+                version: spec.version,
+                fingerprint: "",
+                bytes: fs.statSync(target).size,
+            });
+        }
+        return target;
+    }
+    if (!spec.build) {
+        throw new Error(
+            `modelVersion ${spec.version} has no archive in ${layout.part}, its backup/ or the old flat layout, ` +
+                "so there is nothing to switch to: deploy its files (npm run deploy -- --serialized-file ...), " +
+                "or pick a version the store has",
+        );
+    }
+    await buildArchive(layout, spec, target);
+    writeArchiveRecord(layout, spec.model, { version: spec.version, fingerprint: spec.fingerprint, bytes: spec.bytes });
+    log(`archived ${file} (${fs.statSync(target).size} bytes)`);
     return target;
 }
 
-function buildArchive(spec: ArchiveSpec, target: string): void {
-    const staging = fs.mkdtempSync(path.join(spec.store, `.staging-${spec.model}.${spec.version}-`));
+async function buildArchive(layout: StoreLayout, spec: ArchiveSpec, target: string): Promise<void> {
+    const build = spec.build!;
+    // Host and pid in the name let the next run tell a dead build's leftovers from a running one's.
+    const staging = fs.mkdtempSync(
+        path.join(layout.part, `${stagingPrefix(spec.model, spec.version)}~${os.hostname()}~${process.pid}~`),
+    );
     // torch-model-archiver copies the inputs into $TMPDIR/<model name>, deleting whatever is there
     // first: two archive steps of one model at once (two stacks on one machine) would destroy each
     // other's copy. A private TMPDIR on the local disk (not the store's volume) keeps them apart.
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "torchserve-stack-archiver-"));
+    const removeTemporaries = () => {
+        fs.rmSync(staging, { recursive: true, force: true });
+        fs.rmSync(scratch, { recursive: true, force: true });
+    };
     try {
-        const argv = archiverArgv(spec, staging);
-        log(`running ${spec.archiver} ${argv.join(" ")}`);
-        const result = spawnSync(spec.archiver, argv, {
-            stdio: "inherit",
-            env: { ...process.env, TMPDIR: scratch, TEMP: scratch, TMP: scratch },
-        });
-        if (result.error) {
-            throw new Error(
-                `could not run ${spec.archiver}: ${result.error.message} ` +
-                    "(set archiverCommand to the torch-model-archiver executable)",
-            );
-        }
-        if (result.status !== 0) {
-            throw new Error(
-                `${spec.archiver} failed with exit code ${result.status}; ` +
-                    "the store and the running Deployment are unchanged",
-            );
-        }
+        const argv = archiverArgv(spec.model, spec.version, build, staging);
+        log(`running ${build.archiver} ${argv.join(" ")}`);
+        await runArchiver(
+            build.archiver,
+            argv,
+            { ...process.env, TMPDIR: scratch, TEMP: scratch, TMP: scratch },
+            removeTemporaries,
+        );
         const built = path.join(staging, `${spec.model}.mar`);
         if (!fs.existsSync(built)) {
-            throw new Error(`${spec.archiver} succeeded but wrote no ${spec.model}.mar into ${staging}`);
+            throw new Error(`${build.archiver} succeeded but wrote no ${spec.model}.mar into ${staging}`);
         }
         fs.renameSync(built, target);
     } finally {
-        fs.rmSync(staging, { recursive: true, force: true });
-        fs.rmSync(scratch, { recursive: true, force: true });
+        removeTemporaries();
+    }
+}
+
+/**
+ * Runs the archiver as a child that dies with the step: an interrupted step
+ * leaves no orphan writing into the store.
+ */
+function runArchiver(archiver: string, argv: string[], env: NodeJS.ProcessEnv, cleanup: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(archiver, argv, { stdio: "inherit", env });
+        const forget = onInterrupt(() => {
+            child.kill("SIGKILL");
+            cleanup();
+        });
+        child.on("error", (error) => {
+            forget();
+            reject(
+                new Error(
+                    `could not run ${archiver}: ${error.message} ` +
+                        "(set archiverCommand to the torch-model-archiver executable)",
+                ),
+            );
+        });
+        child.on("exit", (code, signal) => {
+            forget();
+            if (code === 0) {
+                resolve();
+            } else {
+                const how = signal ? `was killed by ${signal}` : `failed with exit code ${code}`;
+                reject(new Error(`${archiver} ${how}; the store and the running Deployment are unchanged`));
+            }
+        });
+    });
+}
+
+/** Removes staging directories left by builds that died (their process is gone, or they are a day old). */
+function sweepStaging(layout: StoreLayout): void {
+    for (const entry of fs.readdirSync(layout.part)) {
+        if (!entry.startsWith(".staging-")) {
+            continue;
+        }
+        const dir = path.join(layout.part, entry);
+        const [, host, pid] = entry.split("~");
+        const dead = host === os.hostname() && pid !== undefined && !processAlive(Number(pid));
+        const old = Date.now() - fs.statSync(dir).mtimeMs > STALE_STAGING_MS;
+        if (dead || old) {
+            fs.rmSync(dir, { recursive: true, force: true });
+            log(`removed ${entry}, left by an interrupted build`);
+        }
     }
 }
 
 if (require.main === module) {
-    runStep("archive", () => publishArchive(parseSpec(process.argv.slice(2))));
+    runStep("archive", () => publishArchive(parseArchiveArgs(process.argv.slice(2))));
 }

@@ -1,65 +1,90 @@
 /**
- * Command lines of the archive and rotation steps. Pure, so a preview shows
- * exactly what `pulumi up` will run, and tests can check it.
+ * Command lines of the archive and rotation steps, and their parsing back in
+ * the step scripts. Pure, so a preview shows exactly what `pulumi up` will run,
+ * and a test can check that what the program writes is what a step reads.
  */
 import * as path from "node:path";
-import { ModelSettings, shellQuote } from "../config";
+import { parseArgs } from "node:util";
+import { ModelArtifacts, ModelSettings, shellQuote } from "../config";
+import { StoreOwner } from "../store";
+
+/** How a new model's archive is built (what `torch-model-archiver` gets). */
+export interface ArchiveBuild extends ModelArtifacts {
+    readonly archiver: string;
+    readonly archiveFormat: string;
+}
 
 /** The archive step's parameters (what `cli/archive.ts` receives). */
 export interface ArchiveSpec {
+    /** The model-store volume's local mount. */
     readonly store: string;
+    /** The stack's part of it. */
+    readonly subdir: string;
+    readonly owner: StoreOwner;
     readonly model: string;
     readonly version: string;
-    readonly archiver: string;
-    readonly serializedFile: string;
-    readonly handler: string;
-    readonly extraFiles: readonly string[];
-    readonly requirementsFile?: string;
-    readonly archiveFormat: string;
+    /** Content hash of the archive's inputs ("" when switching to an archive of unknown origin). */
+    readonly fingerprint: string;
+    /** Bytes of the inputs (0 when switching). */
+    readonly bytes: number;
+    /** Every version the pods will load, `version` first: all must be in the stack's part. */
+    readonly served: readonly string[];
+    /** Set when the run brings new files: build `version` from them unless its archive exists. */
+    readonly build?: ArchiveBuild;
 }
 
 /** The rotation step's parameters (what `cli/rotate.ts` receives). */
 export interface RotateSpec {
     readonly store: string;
+    readonly subdir: string;
+    readonly owner: StoreOwner;
     readonly model: string;
-    readonly current: string;
-    readonly keep: number;
+    /** Versions that stay in the stack's part, the deployed one first; other archives of the model move to backup/. */
+    readonly keep: readonly string[];
 }
 
-/** The archive spec of a model version. */
-export function archiveSpec(model: ModelSettings, version: string): ArchiveSpec {
+/** The archive spec of a planned release. */
+export function archiveSpec(
+    model: ModelSettings,
+    owner: StoreOwner,
+    release: {
+        readonly version: string;
+        readonly fingerprint: string;
+        readonly bytes: number;
+        readonly served: readonly string[];
+    },
+): ArchiveSpec {
+    if (model.storePath === undefined) {
+        throw new Error("a run that brings a model needs modelStorePath");
+    }
     return {
         store: model.storePath,
+        subdir: model.storeSubdir,
+        owner,
         model: model.name,
-        version,
-        archiver: model.archiverCommand,
-        serializedFile: model.serializedFile,
-        handler: model.handler,
-        extraFiles: model.extraFiles,
-        requirementsFile: model.requirementsFile,
-        archiveFormat: model.archiveFormat,
+        version: release.version,
+        fingerprint: release.fingerprint,
+        bytes: release.bytes,
+        served: release.served,
+        build: model.artifacts && {
+            ...model.artifacts,
+            archiver: model.archiverCommand,
+            archiveFormat: model.archiveFormat,
+        },
     };
 }
 
 /** `torch-model-archiver` arguments (everything but the executable) for an export directory. */
-export function archiverArgv(spec: ArchiveSpec, exportPath: string): string[] {
-    const argv = [
-        "--model-name",
-        spec.model,
-        "--version",
-        spec.version,
-        "--serialized-file",
-        spec.serializedFile,
-        "--handler",
-        spec.handler,
-    ];
-    if (spec.extraFiles.length > 0) {
-        argv.push("--extra-files", spec.extraFiles.join(","));
+export function archiverArgv(model: string, version: string, build: ArchiveBuild, exportPath: string): string[] {
+    const argv = ["--model-name", model, "--version", version];
+    argv.push("--serialized-file", build.serializedFile, "--handler", build.handler);
+    if (build.extraFiles.length > 0) {
+        argv.push("--extra-files", build.extraFiles.join(","));
     }
-    if (spec.requirementsFile) {
-        argv.push("--requirements-file", spec.requirementsFile);
+    if (build.requirementsFile) {
+        argv.push("--requirements-file", build.requirementsFile);
     }
-    argv.push("--export-path", exportPath, "--archive-format", spec.archiveFormat, "--force");
+    argv.push("--export-path", exportPath, "--archive-format", build.archiveFormat, "--force");
     return argv;
 }
 
@@ -71,45 +96,116 @@ export function scriptPath(workDir: string, script: "archive" | "rotate"): strin
     return path.relative(workDir, path.join(__dirname, `${script}.js`)) || `${script}.js`;
 }
 
+function ownerWords(owner: StoreOwner): string[] {
+    return ["--owner", owner.stack, "--namespace", owner.namespace, "--app", owner.appName];
+}
+
 /** The archive step's shell command. */
 export function archiveCommand(script: string, spec: ArchiveSpec): string {
-    const words = [
-        "node",
-        script,
-        "--store",
-        spec.store,
-        "--model",
-        spec.model,
-        "--version",
-        spec.version,
-        "--archiver",
-        spec.archiver,
-        "--serialized-file",
-        spec.serializedFile,
-        "--handler",
-        spec.handler,
-        ...spec.extraFiles.flatMap((file) => ["--extra-file", file]),
-        ...(spec.requirementsFile ? ["--requirements-file", spec.requirementsFile] : []),
-        "--archive-format",
-        spec.archiveFormat,
-    ];
+    const words = ["node", script, "--store", spec.store, "--subdir", spec.subdir, ...ownerWords(spec.owner)];
+    words.push("--model", spec.model, "--version", spec.version, "--fingerprint", spec.fingerprint || "-");
+    words.push("--bytes", String(spec.bytes), "--served", spec.served.join(","));
+    const build = spec.build;
+    if (build) {
+        words.push("--archiver", build.archiver, "--archive-format", build.archiveFormat);
+        words.push("--serialized-file", build.serializedFile, "--handler", build.handler);
+        build.extraFiles.forEach((file) => words.push("--extra-file", file));
+        if (build.requirementsFile) {
+            words.push("--requirements-file", build.requirementsFile);
+        }
+    }
     return words.map(shellQuote).join(" ");
 }
 
 /** The rotation step's shell command. */
 export function rotateCommand(script: string, spec: RotateSpec): string {
-    return [
-        "node",
-        script,
-        "--store",
-        spec.store,
-        "--model",
-        spec.model,
-        "--current",
-        spec.current,
-        "--keep",
-        String(spec.keep),
-    ]
-        .map(shellQuote)
-        .join(" ");
+    const words = ["node", script, "--store", spec.store, "--subdir", spec.subdir, ...ownerWords(spec.owner)];
+    words.push("--model", spec.model, "--keep", spec.keep.join(","));
+    return words.map(shellQuote).join(" ");
+}
+
+const OWNER_OPTIONS = {
+    store: { type: "string" },
+    subdir: { type: "string" },
+    owner: { type: "string" },
+    namespace: { type: "string" },
+    app: { type: "string" },
+    model: { type: "string" },
+} as const;
+
+/** The archive step's arguments back into its spec (the inverse of {@link archiveCommand}). */
+export function parseArchiveArgs(argv: readonly string[]): ArchiveSpec {
+    const { values } = parseArgs({
+        args: [...argv],
+        options: {
+            ...OWNER_OPTIONS,
+            version: { type: "string" },
+            fingerprint: { type: "string" },
+            bytes: { type: "string" },
+            served: { type: "string" },
+            archiver: { type: "string" },
+            "archive-format": { type: "string" },
+            "serialized-file": { type: "string" },
+            handler: { type: "string" },
+            "extra-file": { type: "string", multiple: true },
+            "requirements-file": { type: "string" },
+        },
+        strict: true,
+    });
+    const need = (name: keyof typeof values): string => {
+        const value = values[name];
+        if (typeof value !== "string" || value === "") {
+            throw new Error(`missing --${name}`);
+        }
+        return value;
+    };
+    const bytes = Number(need("bytes"));
+    if (!Number.isInteger(bytes) || bytes < 0) {
+        throw new Error(`--bytes must be a whole number, got ${values.bytes}`);
+    }
+    const fingerprint = need("fingerprint");
+    const building = values["serialized-file"] !== undefined;
+    return {
+        store: need("store"),
+        subdir: need("subdir"),
+        owner: { stack: need("owner"), namespace: need("namespace"), appName: need("app") },
+        model: need("model"),
+        version: need("version"),
+        fingerprint: fingerprint === "-" ? "" : fingerprint,
+        bytes,
+        served: need("served").split(","),
+        build: building
+            ? {
+                  archiver: need("archiver"),
+                  archiveFormat: need("archive-format"),
+                  serializedFile: need("serialized-file"),
+                  handler: need("handler"),
+                  extraFiles: values["extra-file"] ?? [],
+                  requirementsFile: values["requirements-file"],
+              }
+            : undefined,
+    };
+}
+
+/** The rotation step's arguments back into its spec (the inverse of {@link rotateCommand}). */
+export function parseRotateArgs(argv: readonly string[]): RotateSpec {
+    const { values } = parseArgs({
+        args: [...argv],
+        options: { ...OWNER_OPTIONS, keep: { type: "string" } },
+        strict: true,
+    });
+    const need = (name: keyof typeof values): string => {
+        const value = values[name];
+        if (typeof value !== "string" || value === "") {
+            throw new Error(`missing --${name}`);
+        }
+        return value;
+    };
+    return {
+        store: need("store"),
+        subdir: need("subdir"),
+        owner: { stack: need("owner"), namespace: need("namespace"), appName: need("app") },
+        model: need("model"),
+        keep: need("keep").split(","),
+    };
 }

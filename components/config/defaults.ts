@@ -18,6 +18,7 @@ export const DEFAULTS = {
     extraFiles: [],
     archiveFormat: "zip-store",
     archiveKeep: 3,
+    servedVersions: 1,
     archiverCommand: "torch-model-archiver",
     // Model-store volume
     modelStoreSize: "10Gi",

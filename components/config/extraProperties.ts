@@ -12,8 +12,8 @@ export const MANAGED_PROPERTY_KEYS: Readonly<Record<string, string>> = {
     inference_address: "inferencePort",
     management_address: "managementPort",
     metrics_address: "metricsPort",
-    model_store: "modelStorePath",
-    load_models: "archiveKeep",
+    model_store: "modelStoreSubdir",
+    load_models: "servedVersions",
     models: "minWorkers / maxWorkers / batchSize / maxBatchDelayMs / responseTimeoutSeconds",
     job_queue_size: "jobQueueSize",
     install_py_dep_per_model: "installPyDepPerModel",
@@ -103,7 +103,7 @@ export function validateExtraProperties(extra: Readonly<Record<string, string>>,
     for (const [name, value] of Object.entries(extra)) {
         const key = `extraProperties.${name}`;
         const fixFor = (v: string) => setPathCommand(key, v);
-        if (name in MANAGED_PROPERTY_KEYS) {
+        if (Object.hasOwn(MANAGED_PROPERTY_KEYS, name)) {
             problems.add({
                 key,
                 value,

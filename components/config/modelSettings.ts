@@ -21,19 +21,38 @@ export function isHandlerFile(handler: string): boolean {
     return handler.endsWith(".py") || handler.includes("/");
 }
 
-export interface ModelSettings {
-    readonly name: string;
-    /** The version the user set, if any; otherwise a content hash is used. */
-    readonly explicitVersion?: string;
+/** The files of a new model, packed into its archive. */
+export interface ModelArtifacts {
     readonly serializedFile: string;
     readonly handler: string;
     readonly extraFiles: readonly string[];
     readonly requirementsFile?: string;
+}
+
+export interface ModelSettings {
+    readonly name: string;
+    /** The version the user set, if any; with new files and none, a content hash is used. */
+    readonly explicitVersion?: string;
+    /** The new model's files: set when the run brings a new model (`serializedFile`). */
+    readonly artifacts?: ModelArtifacts;
     readonly archiveFormat: ArchiveFormat;
+    /** Archives kept in the stack's part of the store. */
     readonly keep: number;
+    /** Versions every pod loads (≤ keep). */
+    readonly served: number;
     readonly archiverCommand: string;
-    /** Local mount path of the model-store volume. */
-    readonly storePath: string;
+    /** Local mount path of the model-store volume; needed when the run brings a model. */
+    readonly storePath?: string;
+    /** The stack's part of the store, relative to the volume's root. */
+    readonly storeSubdir: string;
+}
+
+/**
+ * What a run brings: new model files (`serializedFile`), a version alone (switch
+ * to its archive), or nothing (keep the deployed model).
+ */
+export function modelRunKind(model: Pick<ModelSettings, "artifacts" | "explicitVersion">): "new" | "switch" | "keep" {
+    return model.artifacts ? "new" : model.explicitVersion !== undefined ? "switch" : "keep";
 }
 
 /** What validation may ask of the file system; injectable for tests. */
@@ -42,7 +61,12 @@ export interface FileChecks {
     isFile(file: string): boolean;
 }
 
-export function resolveModel(args: TorchServeStackArgs, files: FileChecks, problems: ProblemList): ModelSettings {
+export function resolveModel(
+    args: TorchServeStackArgs,
+    files: FileChecks,
+    problems: ProblemList,
+    storeSubdirDefault: string,
+): ModelSettings {
     if (!args.modelName) {
         problems.add({
             key: "modelName",
@@ -75,15 +99,118 @@ export function resolveModel(args: TorchServeStackArgs, files: FileChecks, probl
                 "or remove it to use a content hash: pulumi config rm modelVersion",
         });
     }
+    // Only a run that brings new files reads them: a pull request's preview has none,
+    // and a committed handler path must not fail it.
+    const artifacts = args.serializedFile !== undefined ? resolveArtifacts(args, files, problems) : undefined;
 
+    const archiveFormat = args.archiveFormat ?? DEFAULTS.archiveFormat;
+    if (!ARCHIVE_FORMATS.includes(archiveFormat)) {
+        problems.add({
+            key: "archiveFormat",
+            value: archiveFormat,
+            problem:
+                `must be one of ${ARCHIVE_FORMATS.join(", ")} ` +
+                "(tgz and no-archive produce no .mar file, so versions could not be kept and rotated)",
+            fix: set("archiveFormat", DEFAULTS.archiveFormat),
+        });
+    }
+    const keep = args.archiveKeep ?? DEFAULTS.archiveKeep;
+    if (!isIntInRange(keep, 1, 100)) {
+        problems.add({
+            key: "archiveKeep",
+            value: keep,
+            problem: "must be a whole number from 1 to 100 (the deployed version is always kept)",
+            fix: set("archiveKeep", String(DEFAULTS.archiveKeep)),
+        });
+    }
+    const served = args.servedVersions ?? DEFAULTS.servedVersions;
+    if (!isIntInRange(served, 1, 100)) {
+        problems.add({
+            key: "servedVersions",
+            value: served,
+            problem: "must be a whole number from 1 to 100 (the deployed version is always served)",
+            fix: set("servedVersions", String(DEFAULTS.servedVersions)),
+        });
+    } else if (isIntInRange(keep, 1, 100) && served > keep) {
+        problems.add({
+            key: "servedVersions",
+            value: served,
+            problem: `is larger than archiveKeep (${keep}): the pods can only load archives the store keeps`,
+            fix: `${set("servedVersions", String(keep))}, or ${set("archiveKeep", String(served))}`,
+        });
+    }
+    const archiverCommand = args.archiverCommand ?? DEFAULTS.archiverCommand;
+    if (!archiverCommand.trim()) {
+        problems.add({
+            key: "archiverCommand",
+            value: archiverCommand,
+            problem: "is empty",
+            fix: `pulumi config rm archiverCommand (uses ${DEFAULTS.archiverCommand} from PATH)`,
+        });
+    }
+    const bringsModel = artifacts !== undefined || args.modelVersion !== undefined;
+    if (bringsModel && !args.modelStorePath) {
+        problems.add({
+            key: "modelStorePath",
+            value: args.modelStorePath,
+            problem:
+                "is required when a run brings a model (serializedFile or modelVersion): the local path where the " +
+                "model-store volume is mounted on the machine that runs the deploy",
+            fix:
+                "npm run deploy -- --model-store-path /mnt/model-store ..., " +
+                `or ${set("modelStorePath", "/mnt/model-store")}`,
+        });
+    }
+    const storeSubdir = args.modelStoreSubdir ?? storeSubdirDefault;
+    if (!isStoreSubdir(storeSubdir)) {
+        problems.add({
+            key: "modelStoreSubdir",
+            value: storeSubdir,
+            problem:
+                "must be a relative directory of lowercase letters, digits, '-', '_' and '.' segments separated " +
+                "by '/', without '.' or '..' segments",
+            fix: set("modelStoreSubdir", "ml-prod/torchserve"),
+        });
+    }
+    return {
+        name: args.modelName,
+        explicitVersion: args.modelVersion,
+        artifacts,
+        archiveFormat,
+        keep,
+        served,
+        archiverCommand,
+        storePath: args.modelStorePath,
+        storeSubdir,
+    };
+}
+
+/** A directory inside the store: relative, no `.`/`..` segments, plain characters (it is also a pod's subPath). */
+export function isStoreSubdir(value: string): boolean {
+    const segments = value.split("/");
+    return (
+        value.length > 0 &&
+        value.length <= 200 &&
+        segments.every((s) => /^[a-z0-9_.-]+$/.test(s) && s !== "." && s !== ".." && !s.startsWith("."))
+    );
+}
+
+function resolveArtifacts(args: TorchServeStackArgs, files: FileChecks, problems: ProblemList): ModelArtifacts {
     const requireFile = (key: string, file: string | undefined, what: string) => {
         if (!file) {
-            problems.add({ key, value: file, problem: `is required: ${what}`, fix: set(key, "path/to/file") });
+            problems.add({
+                key,
+                value: file,
+                problem: `is required with serializedFile: ${what}`,
+                fix: set(key, "path/to/file"),
+            });
         } else if (!files.isFile(file)) {
             problems.add({
                 key,
                 value: file,
-                problem: `${what} does not exist or is not a file`,
+                problem:
+                    `${what} does not exist or is not a file on this machine (a run that brings a model ` +
+                    "reads its files: run it where they are, e.g. the training pipeline's deploy step)",
                 fix:
                     `write the file first, or point ${key} at it: ${set(key, "path/to/file")} ` +
                     "(relative paths start at the project directory)",
@@ -136,55 +263,10 @@ export function resolveModel(args: TorchServeStackArgs, files: FileChecks, probl
     if (args.requirementsFile !== undefined) {
         requireFile("requirementsFile", args.requirementsFile, "the requirements file");
     }
-    const archiveFormat = args.archiveFormat ?? DEFAULTS.archiveFormat;
-    if (!ARCHIVE_FORMATS.includes(archiveFormat)) {
-        problems.add({
-            key: "archiveFormat",
-            value: archiveFormat,
-            problem:
-                `must be one of ${ARCHIVE_FORMATS.join(", ")} ` +
-                "(tgz and no-archive produce no .mar file, so versions could not be kept and rotated)",
-            fix: set("archiveFormat", DEFAULTS.archiveFormat),
-        });
-    }
-    const keep = args.archiveKeep ?? DEFAULTS.archiveKeep;
-    if (!isIntInRange(keep, 1, 100)) {
-        problems.add({
-            key: "archiveKeep",
-            value: keep,
-            problem: "must be a whole number from 1 to 100 (the deployed version is always kept)",
-            fix: set("archiveKeep", String(DEFAULTS.archiveKeep)),
-        });
-    }
-    const archiverCommand = args.archiverCommand ?? DEFAULTS.archiverCommand;
-    if (!archiverCommand.trim()) {
-        problems.add({
-            key: "archiverCommand",
-            value: archiverCommand,
-            problem: "is empty",
-            fix: `pulumi config rm archiverCommand (uses ${DEFAULTS.archiverCommand} from PATH)`,
-        });
-    }
-    if (!args.modelStorePath) {
-        problems.add({
-            key: "modelStorePath",
-            value: args.modelStorePath,
-            problem:
-                "is required: the local path where the model-store volume is mounted on the machine that runs " +
-                "pulumi up",
-            fix: set("modelStorePath", "/mnt/model-store"),
-        });
-    }
     return {
-        name: args.modelName,
-        explicitVersion: args.modelVersion,
-        serializedFile: args.serializedFile,
-        handler: args.handler,
-        extraFiles,
+        serializedFile: args.serializedFile ?? "",
+        handler: handler ?? "",
+        extraFiles: Array.isArray(extraFiles) ? extraFiles : [],
         requirementsFile: args.requirementsFile,
-        archiveFormat,
-        keep,
-        archiverCommand,
-        storePath: args.modelStorePath,
     };
 }

@@ -54,7 +54,7 @@ export function resolveSettings(args: TorchServeStackArgs, files: FileChecks): S
         });
     }
 
-    const model = resolveModel(args, files, problems);
+    const model = resolveModel(args, files, problems, `${namespace}/${appName}`);
     const store = resolveStore(args, problems);
     const server = resolveServer(args, problems);
     const service = resolveService(args, problems);

@@ -23,31 +23,54 @@ export interface TorchServeStackArgs {
     /** Stable model name: clients call `/predictions/<modelName>`. Letters, digits, `_`, `-`. */
     readonly modelName: string;
     /**
-     * Version of this deploy (a Kubernetes label value). When unset, a short
-     * content hash of the model artifacts, so an unchanged re-run changes nothing.
-     * A version names one archive forever: setting an older version again rolls
-     * back to its archive, it never rebuilds it.
+     * Version of this deploy (a Kubernetes label value). With new model files and
+     * no version: a short content hash of the files, so an unchanged re-run
+     * changes nothing. Without model files: switch to this version's archive in
+     * the store (a rollback). A version names one set of bytes forever.
+     * Usually given per run by the deploy command, not committed.
      */
     readonly modelVersion?: string;
-    /** The serialized model (`--serialized-file`), relative to the project directory or absolute. */
-    readonly serializedFile: string;
-    /** Handler: a `.py` file, or a built-in TorchServe handler name such as `image_classifier`. */
-    readonly handler: string;
+    /**
+     * The new model (`--serialized-file`), relative to the project directory or
+     * absolute. Set, the run brings a new model; unset (and no `modelVersion`),
+     * the run keeps the model the stack deployed last. Usually given per run by
+     * the deploy command (`npm run deploy -- --serialized-file ...`), not committed.
+     */
+    readonly serializedFile?: string;
+    /**
+     * Handler: a `.py` file, or a built-in TorchServe handler name such as
+     * `image_classifier`. Needed with `serializedFile`, read only then.
+     */
+    readonly handler?: string;
     /** Extra files packed into the archive (`--extra-files`). */
     readonly extraFiles?: readonly string[];
     /** Python requirements packed into the archive (`--requirements-file`). */
     readonly requirementsFile?: string;
     /** `--archive-format`: `zip-store` (no compression) or `default` (deflate). */
     readonly archiveFormat?: ArchiveFormat;
-    /** How many archives of this model stay in the model store; older ones move to `backup/`. */
+    /** Archives of this model kept in the stack's part of the store for rollbacks; older ones move to `backup/`. */
     readonly archiveKeep?: number;
+    /**
+     * Versions every pod loads: the deployed one, plus the most recently deployed
+     * others (each reachable at `/predictions/<modelName>/<version>`). Each costs
+     * every pod its memory and start time. At most `archiveKeep`.
+     */
+    readonly servedVersions?: number;
     /** The archiver executable. A name is looked up on PATH. */
     readonly archiverCommand?: string;
     /**
-     * Where the model-store volume is mounted on the machine that runs `pulumi up`
-     * (absolute, or relative to the project directory).
+     * Where the model-store volume is mounted on the machine that runs a deploy
+     * (absolute, or relative to the project directory). Needed only by runs that
+     * bring a model; a pull request's preview needs no store.
      */
-    readonly modelStorePath: string;
+    readonly modelStorePath?: string;
+    /**
+     * This stack's part of the model store (a relative directory): its archives,
+     * its backups, its lock. The pods mount only this part. Unset:
+     * `<namespace>/<appName>`, so stacks sharing one volume never touch each
+     * other's archives.
+     */
+    readonly modelStoreSubdir?: string;
 
     // ---- Model-store volume -----------------------------------------------
     /** Use this existing PersistentVolumeClaim instead of creating one. */

@@ -22,14 +22,16 @@ export const CONFIG_KEYS: Readonly<Record<keyof TorchServeStackArgs, Kind>> = {
     appName: "string",
     modelName: "string",
     modelVersion: "optionalString",
-    serializedFile: "string",
-    handler: "string",
+    serializedFile: "optionalString",
+    handler: "optionalString",
     extraFiles: "stringList",
     requirementsFile: "optionalString",
     archiveFormat: "string",
     archiveKeep: "integer",
+    servedVersions: "integer",
     archiverCommand: "string",
-    modelStorePath: "string",
+    modelStorePath: "optionalString",
+    modelStoreSubdir: "optionalString",
     modelStoreClaimName: "optionalString",
     modelStoreSize: "string",
     modelStoreStorageClass: "optionalString",
@@ -84,7 +86,8 @@ export function parseStackConfig(
             continue;
         }
         const key = fullKey.slice(prefix.length);
-        const kind = CONFIG_KEYS[key as keyof TorchServeStackArgs];
+        // Own keys only: `constructor` or `__proto__` must be unknown keys, not Object's members.
+        const kind = Object.hasOwn(CONFIG_KEYS, key) ? CONFIG_KEYS[key as keyof TorchServeStackArgs] : undefined;
         if (!kind) {
             const hint = closestMatch(key, known);
             problems.push({

@@ -39,7 +39,12 @@ export function preStopCommand(): string[] {
 /** What the Deployment needs besides settings. */
 export interface DeploymentInput {
     readonly settings: Settings;
+    /** The deployed (default) version. */
     readonly version: string;
+    /** Every version the pods load, the deployed one first: readiness waits for all of them. */
+    readonly served: readonly string[];
+    /** The stack's part of the model store, mounted as the pod's model store. */
+    readonly storeSubdir: string;
     /** Auto-named ConfigMap holding config.properties (an Output in the program). */
     readonly configMapName: pulumi.Input<string>;
     readonly claimName: pulumi.Input<string>;
@@ -101,7 +106,7 @@ export function buildPodSpec(input: DeploymentInput): k8s.types.input.core.v1.Po
                 },
                 // pip runs in the pod only with install_py_dep_per_model; its version check must not call out.
                 env: [{ name: "PIP_DISABLE_PIP_VERSION_CHECK", value: "1" }],
-                ...buildProbes(settings),
+                ...buildProbes(settings, input.served),
                 lifecycle: { preStop: { exec: { command: preStopCommand() } } },
                 securityContext: {
                     allowPrivilegeEscalation: false,
@@ -110,7 +115,13 @@ export function buildPodSpec(input: DeploymentInput): k8s.types.input.core.v1.Po
                 volumeMounts: [
                     { name: "config", mountPath: CONTAINER_CONFIG_DIR, readOnly: true },
                     // Read-only: the server unpacks archives to its temp dir; only the archive step writes the store.
-                    { name: "model-store", mountPath: CONTAINER_MODEL_STORE, readOnly: true },
+                    // Only the stack's own part of the store: other stacks' archives are not even visible.
+                    {
+                        name: "model-store",
+                        mountPath: CONTAINER_MODEL_STORE,
+                        subPath: input.storeSubdir,
+                        readOnly: true,
+                    },
                 ],
             },
         ],

@@ -17,23 +17,29 @@ export const STARTUP_PROBE_PERIOD_SECONDS = 2;
 type Probes = Pick<k8s.types.input.core.v1.Container, "startupProbe" | "readinessProbe" | "livenessProbe">;
 
 /**
- * A check that every loaded version of the model has at least its minimum
- * workers READY, through the management API inside the pod. Measured on
- * TorchServe 0.12: `/ping` answers 200 Healthy as soon as the frontend is up,
- * seconds before a model's workers have loaded (and even when they fail), so
- * it cannot gate traffic. Uses the image's Python; with token authorization
- * on, it reads the management key from key_file.json in the server's directory.
+ * A check that every version the pod should serve is loaded with at least
+ * its minimum workers READY, through the management API inside the pod.
+ * Measured on TorchServe 0.12: `/ping` answers 200 Healthy as soon as the
+ * frontend is up, seconds before a model's workers have loaded (and even when
+ * they fail), and TorchServe starts without a `load_models` archive it could
+ * not register, so the check names the expected versions: a pod missing one
+ * never becomes ready. Uses the image's Python; with token authorization on,
+ * it reads the management key from key_file.json in the server's directory.
  */
-export function modelReadyCommand(settings: Settings): string[] {
+export function modelReadyCommand(settings: Settings, expected: readonly string[]): string[] {
+    if (expected.length === 0) {
+        throw new Error("the readiness check needs the versions the pod serves");
+    }
     const url = `http://127.0.0.1:${settings.server.ports.management}/models/${settings.model.name}/all`;
     const script = [
         "import json,os,sys,urllib.request as r",
         `q=r.Request(${JSON.stringify(url)})`,
         "k='key_file.json'",
         "os.path.exists(k) and q.add_header('Authorization','Bearer '+json.load(open(k))['management']['key'])",
-        "v=json.load(r.urlopen(q,timeout=4))",
-        "sys.exit(0 if v and all(len(m['workers'])>=m['minWorkers'] and " +
-            "all(w['status']=='READY' for w in m['workers']) for m in v) else 1)",
+        "v={m['modelVersion']:m for m in json.load(r.urlopen(q,timeout=4))}",
+        `e=${JSON.stringify([...expected])}`,
+        "sys.exit(0 if all(x in v and len(v[x]['workers'])>=v[x]['minWorkers'] and " +
+            "all(w['status']=='READY' for w in v[x]['workers']) for x in e) else 1)",
     ].join(";");
     return ["python", "-c", script];
 }
@@ -45,8 +51,8 @@ export function modelReadyCommand(settings: Settings): string[] {
  * authorization is on, since `/ping` then needs a key); TorchServe restarts
  * crashed workers itself, so liveness does not restart a pod for that.
  */
-export function buildProbes(settings: Settings): Probes {
-    const modelReady = { exec: { command: modelReadyCommand(settings) } };
+export function buildProbes(settings: Settings, expected: readonly string[]): Probes {
+    const modelReady = { exec: { command: modelReadyCommand(settings, expected) } };
     const alive = settings.server.tokenAuth
         ? { tcpSocket: { port: PORT_NAMES.inference } }
         : { httpGet: { path: "/ping", port: PORT_NAMES.inference } };

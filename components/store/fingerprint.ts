@@ -8,7 +8,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ModelSettings, isHandlerFile } from "../config";
+import { ArchiveFormat, ModelArtifacts, isHandlerFile } from "../config";
 
 /** One input of the archive, with the role it plays (renaming a role's file changes the hash). */
 export interface Artifact {
@@ -133,23 +133,31 @@ export function versionFromFingerprint(fingerprint: string): string {
 }
 
 /** The archive's input files, each with its role. */
-export function artifactsOf(model: ModelSettings): Artifact[] {
-    const artifacts: Artifact[] = [{ role: "serialized-file", file: model.serializedFile }];
-    if (isHandlerFile(model.handler)) {
-        artifacts.push({ role: "handler", file: model.handler });
+export function artifactsOf(artifacts: ModelArtifacts): Artifact[] {
+    const list: Artifact[] = [{ role: "serialized-file", file: artifacts.serializedFile }];
+    if (isHandlerFile(artifacts.handler)) {
+        list.push({ role: "handler", file: artifacts.handler });
     }
-    model.extraFiles.forEach((file) => artifacts.push({ role: "extra-file", file }));
-    if (model.requirementsFile) {
-        artifacts.push({ role: "requirements-file", file: model.requirementsFile });
+    artifacts.extraFiles.forEach((file) => list.push({ role: "extra-file", file }));
+    if (artifacts.requirementsFile) {
+        list.push({ role: "requirements-file", file: artifacts.requirementsFile });
     }
-    return artifacts;
+    return list;
 }
 
 /** Settings that change the archive's bytes besides the files. */
-export function archiveSettingsOf(model: ModelSettings): string[] {
+export function archiveSettingsOf(
+    model: { readonly name: string; readonly archiveFormat: ArchiveFormat },
+    artifacts: ModelArtifacts,
+): string[] {
     return [
         `model=${model.name}`,
         `format=${model.archiveFormat}`,
-        ...(isHandlerFile(model.handler) ? [] : [`handler=${model.handler}`]),
+        ...(isHandlerFile(artifacts.handler) ? [] : [`handler=${artifacts.handler}`]),
     ];
+}
+
+/** Bytes of the archive's input files: about the size of a zip-store archive, and of what a pod unpacks. */
+export function artifactBytes(artifacts: readonly Artifact[]): number {
+    return artifacts.reduce((sum, a) => sum + fs.statSync(a.file).size, 0);
 }

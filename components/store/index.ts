@@ -1,11 +1,17 @@
 /**
- * The model store as the machine that runs `pulumi up` sees it: archive names,
- * listing, rotation planning, content fingerprints (the default version),
- * project-relative paths and file checks. Imports only from config/.
+ * The model store and the releases kept in it: archive names, each stack's
+ * part of the store (layout, owner, lock, archive records), listing, release
+ * planning from the history of successful deploys, rotation planning, content
+ * fingerprints (the default version), project-relative paths and file checks.
+ * Imports only from config/.
  */
 export * from "./archiveNames";
 export * from "./files";
 export * from "./fingerprint";
 export * from "./modelStore";
 export * from "./projectPaths";
+export * from "./release";
 export * from "./rotation";
+export * from "./storeLayout";
+export * from "./storeLock";
+export * from "./storeState";

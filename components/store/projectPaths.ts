@@ -43,13 +43,16 @@ export function rebase(file: string, projectDir: string, workDir: string): strin
 /** The model's files, store and archiver path with relative paths rebased from `projectDir` onto `workDir`. */
 export function rebaseModelPaths(model: ModelSettings, projectDir: string, workDir: string): ModelSettings {
     const move = (file: string) => rebase(file, projectDir, workDir);
+    const artifacts = model.artifacts;
     return {
         ...model,
-        serializedFile: move(model.serializedFile),
-        handler: isHandlerFile(model.handler) ? move(model.handler) : model.handler,
-        extraFiles: model.extraFiles.map(move),
-        requirementsFile: model.requirementsFile === undefined ? undefined : move(model.requirementsFile),
-        storePath: move(model.storePath),
+        artifacts: artifacts && {
+            serializedFile: move(artifacts.serializedFile),
+            handler: isHandlerFile(artifacts.handler) ? move(artifacts.handler) : artifacts.handler,
+            extraFiles: artifacts.extraFiles.map(move),
+            requirementsFile: artifacts.requirementsFile === undefined ? undefined : move(artifacts.requirementsFile),
+        },
+        storePath: model.storePath === undefined ? undefined : move(model.storePath),
         // A bare name is looked up on PATH; only a path is rebased.
         archiverCommand: model.archiverCommand.includes("/") ? move(model.archiverCommand) : model.archiverCommand,
     };

@@ -1,39 +1,29 @@
 /**
- * Rotation planning. Pure: the rotation step and the program (to render
- * `load_models` at preview time) both call it, so they always agree on which
- * archives stay.
+ * Rotation planning. Pure: which of this model's archives in the stack's part
+ * of the store move to `backup/` after a rollout. The versions to keep come
+ * from the release plan (the history of successful deploys), never from file
+ * times, so a version that failed to roll out is rotated out like any other.
  */
 
-/** An archive found in the store. */
-export interface StoredArchive {
-    readonly version: string;
-    /** Last time it was deployed (the archive step touches the deployed archive). */
-    readonly mtimeMs: number;
-}
-
-/** What the store should hold after a deploy of `current`. */
+/** What the stack's part of the store should hold after a deploy. */
 export interface RotationPlan {
-    /** Versions that stay in the store, the deployed one first, then newest deployed first. */
+    /** Versions that stay, the deployed one first. */
     readonly keep: readonly string[];
     /** Versions to move to `backup/`. */
     readonly moveToBackup: readonly string[];
 }
 
 /**
- * Keeps the deployed version plus the most recently deployed others, `keep`
- * in all; everything older moves to backup. Archives of other models never
- * appear here: callers pass only this model's archives.
+ * Keeps `keep` (the deployed version first) and moves every other archive of
+ * this model found in the store part to backup. Archives of other models never
+ * appear here: callers pass only this model's versions.
  */
-export function planRotation(archives: readonly StoredArchive[], current: string, keep: number): RotationPlan {
-    if (!Number.isInteger(keep) || keep < 1) {
-        throw new Error(`keep must be a whole number >= 1, got ${keep}`);
+export function planRotation(present: readonly string[], keep: readonly string[]): RotationPlan {
+    if (keep.length === 0) {
+        throw new Error("at least the deployed version must be kept");
     }
-    const others = archives
-        .filter((a) => a.version !== current)
-        .slice()
-        .sort((a, b) => b.mtimeMs - a.mtimeMs || (a.version < b.version ? 1 : a.version > b.version ? -1 : 0));
-    const ordered = [current, ...others.map((a) => a.version)];
-    return { keep: ordered.slice(0, keep), moveToBackup: ordered.slice(keep) };
+    const kept = new Set(keep);
+    return { keep, moveToBackup: [...new Set(present)].filter((v) => !kept.has(v)).sort() };
 }
 
 /** A backup file name that does not overwrite anything already in backup. */

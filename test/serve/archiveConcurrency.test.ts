@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { describe, it } from "node:test";
-import { archiveCommand, scriptPath } from "../../components/cli";
+import { ArchiveSpec, archiveCommand, scriptPath } from "../../components/cli";
 import { venv } from "../e2e/support/environment";
 import { HANDLER } from "../e2e/support/models";
 import { runOk } from "../e2e/support/run";
@@ -43,15 +43,28 @@ describe("archive steps running at once", () => {
         const jobs = [1, 2].map((n) => {
             const model = path.join(work, `model-${n}.pt`);
             fs.writeFileSync(model, crypto.randomBytes(MODEL_MIB * 2 ** 20));
-            const spec = {
-                store: path.join(work, `store-${n}`),
+            const store = path.join(work, `store-${n}`);
+            fs.mkdirSync(store);
+            const spec: ArchiveSpec = {
+                store,
+                subdir: `stack-${n}/torchserve`,
+                owner: {
+                    stack: `organization/torchserve-stack/stack-${n}`,
+                    namespace: `stack-${n}`,
+                    appName: "torchserve",
+                },
                 model: "demo",
                 version: `v${n}`,
-                archiver: path.join(pythonEnv, "bin", "torch-model-archiver"),
-                serializedFile: model,
-                handler: HANDLER,
-                extraFiles: [],
-                archiveFormat: "zip-store",
+                fingerprint: `f${n}`,
+                bytes: MODEL_MIB * 2 ** 20,
+                served: [`v${n}`],
+                build: {
+                    archiver: path.join(pythonEnv, "bin", "torch-model-archiver"),
+                    serializedFile: model,
+                    handler: HANDLER,
+                    extraFiles: [],
+                    archiveFormat: "zip-store",
+                },
             };
             return { spec, expected: crypto.createHash("sha256").update(fs.readFileSync(model)).digest("hex") };
         });
@@ -61,7 +74,7 @@ describe("archive steps running at once", () => {
         );
 
         for (const { spec, expected } of jobs) {
-            const archive = path.join(spec.store, `demo.${spec.version}.mar`);
+            const archive = path.join(spec.store, spec.subdir, `demo.${spec.version}.mar`);
             assert.equal(
                 await entrySha256(pythonEnv, archive, `model-${spec.version.slice(1)}.pt`),
                 expected,

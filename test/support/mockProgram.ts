@@ -5,7 +5,9 @@
  * prints it: only the message for a RunError (an expected error), the stack
  * trace as well for anything else.
  *
- * Usage: node mockProgram.js '<json: [{config, stack}, ...]>'
+ * Usage: node mockProgram.js '<json: [{config, stack, stackOutputs?}, ...]>'
+ * (stackOutputs: the stack's last outputs, which the program reads through a
+ * StackReference to itself).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MockRun, Recorded } from "./mocks";
@@ -13,14 +15,23 @@ import { MockRun, Recorded } from "./mocks";
 async function runProgram(
     config: Record<string, string>,
     stack: string,
-): Promise<{ resources?: Recorded[]; error?: string }> {
-    const run = await MockRun.start(stack, config);
+    stackOutputs: Record<string, unknown> = {},
+): Promise<{ resources?: Recorded[]; outputs?: Record<string, unknown>; error?: string }> {
+    const run = await MockRun.start(stack, config, true, stackOutputs);
     const program = require.resolve("../../index");
     delete require.cache[program];
+    let outputs: Record<string, unknown> | undefined;
     try {
-        // The program runs on load, as the engine loads it; a fresh load per run.
+        // As the engine does: load the module; a function it exports is the program, its result the outputs.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require(program);
+        const main = require(program);
+        if (typeof main === "function") {
+            const exported = (await main()) as Record<string, unknown>;
+            outputs = (await new Promise((resolve) => pulumi.output(exported).apply(resolve))) as Record<
+                string,
+                unknown
+            >;
+        }
     } catch (error) {
         await run.finish();
         return {
@@ -29,14 +40,18 @@ async function runProgram(
                 : String((error as Error)?.stack ?? error),
         };
     }
-    return { resources: await run.finish() };
+    return { resources: await run.finish(), outputs };
 }
 
 async function main(): Promise<void> {
-    const runs = JSON.parse(process.argv[2]) as { config: Record<string, string>; stack: string }[];
+    const runs = JSON.parse(process.argv[2]) as {
+        config: Record<string, string>;
+        stack: string;
+        stackOutputs?: Record<string, unknown>;
+    }[];
     const results = [];
-    for (const { config, stack } of runs) {
-        results.push(await runProgram(config, stack));
+    for (const { config, stack, stackOutputs } of runs) {
+        results.push(await runProgram(config, stack, stackOutputs));
     }
     process.stdout.write("\n@@RESULT@@" + JSON.stringify(results));
 }

@@ -29,8 +29,16 @@ export class MockRun {
 
     private constructor() {}
 
-    /** Starts a fresh run for `stack` with this stack config (the whole config map, replaced). */
-    static async start(stack: string, config: Record<string, string>, preview = true): Promise<MockRun> {
+    /**
+     * Starts a fresh run for `stack` with this stack config (the whole config map, replaced).
+     * `stackOutputs` are what a StackReference to the stack itself reads: its last outputs.
+     */
+    static async start(
+        stack: string,
+        config: Record<string, string>,
+        preview = true,
+        stackOutputs: Record<string, unknown> = {},
+    ): Promise<MockRun> {
         const run = new MockRun();
         await pulumi.runtime.setMocks(
             {
@@ -48,6 +56,9 @@ export class MockRun {
                     if (args.type === "command:local:Command") {
                         Object.assign(state, { stdout: "", stderr: "" });
                     }
+                    if (args.type === "pulumi:pulumi:StackReference") {
+                        Object.assign(state, { outputs: stackOutputs, secretOutputNames: [] });
+                    }
                     run.registered.push({ type: args.type, name: args.name, inputs });
                     return { id: `${args.name}-id`, state };
                 },
@@ -56,6 +67,7 @@ export class MockRun {
             "torchserve-stack",
             stack,
             preview,
+            "organization",
         );
 
         // The registration requests carry what the mocks are not told: parent, options, dependencies.

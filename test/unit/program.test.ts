@@ -18,44 +18,39 @@ function configOf(values: Record<string, string>): Record<string, string> {
     return Object.fromEntries(Object.entries(values).map(([k, v]) => [`torchserve-stack:${k}`, v]));
 }
 
-describe("the program (index.ts) under mocks, in its own process", () => {
-    it("builds one TorchServeStack from the stack config, and prints only the message for bad config", () => {
-        const good = configOf({
-            modelName: "demo",
-            modelVersion: "v1",
-            serializedFile: fixture.args.serializedFile,
-            handler: fixture.args.handler,
-            modelStorePath: fixture.store,
-            appName: "ts",
-        });
-        const bad = configOf({
-            ...Object.fromEntries(Object.entries(good).map(([k, v]) => [k.split(":")[1], v])),
-            modelVerson: "v1",
-            archiveKeep: "0",
-        });
-        const result = spawnSync(
-            process.execPath,
-            [
-                harness,
-                JSON.stringify([
-                    { config: good, stack: "staging" },
-                    { config: bad, stack: "staging" },
-                ]),
-            ],
-            {
-                cwd: projectDir,
-                encoding: "utf8",
-                env: { ...process.env, TS_STACK_CACHE: fixture.dir },
-            },
-        );
-        assert.equal(result.status, 0, result.stderr);
-        const marker = result.stdout.lastIndexOf("@@RESULT@@");
-        assert.ok(marker >= 0, `no result from the program: ${result.stdout}${result.stderr}`);
-        const [built, failed] = JSON.parse(result.stdout.slice(marker + "@@RESULT@@".length)) as {
-            resources?: Recorded[];
-            error?: string;
-        }[];
+/** Runs index.ts once per given run, in a fresh process, and returns each run's result. */
+function runPrograms(
+    runs: { config: Record<string, string>; stack: string; stackOutputs?: Record<string, unknown> }[],
+): { resources?: Recorded[]; outputs?: Record<string, any>; error?: string }[] {
+    const result = spawnSync(process.execPath, [harness, JSON.stringify(runs)], {
+        cwd: projectDir,
+        encoding: "utf8",
+        env: { ...process.env, TS_STACK_CACHE: fixture.dir },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const marker = result.stdout.lastIndexOf("@@RESULT@@");
+    assert.ok(marker >= 0, `no result from the program: ${result.stdout}${result.stderr}`);
+    return JSON.parse(result.stdout.slice(marker + "@@RESULT@@".length));
+}
 
+const deploymentOf = (resources: Recorded[]) => resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
+
+describe("the program (index.ts) under mocks, in its own process", () => {
+    const infra = { modelName: "demo", appName: "ts" };
+    const good = configOf({
+        ...infra,
+        modelVersion: "v1",
+        serializedFile: fixture.args.serializedFile!,
+        handler: fixture.args.handler!,
+        modelStorePath: fixture.store,
+    });
+    const bad = configOf({ ...infra, modelVersion: "v1", modelVerson: "v1", archiveKeep: "0" });
+
+    it("builds one TorchServeStack from the stack config, exports the release, and prints only the message for bad config", () => {
+        const [built, failed] = runPrograms([
+            { config: good, stack: "staging" },
+            { config: bad, stack: "staging" },
+        ]);
         assert.equal(built.error, undefined);
         const component = built.resources!.filter((r) => r.type === "torchserve:index:TorchServeStack");
         assert.deepEqual(
@@ -63,11 +58,10 @@ describe("the program (index.ts) under mocks, in its own process", () => {
             ["ts"],
             "named after appName",
         );
-        assert.equal(
-            built.resources!.find((r) => r.type === "kubernetes:apps/v1:Deployment")!.inputs.metadata.namespace,
-            "staging",
-            "namespace: the stack name",
-        );
+        assert.equal(deploymentOf(built.resources!).inputs.metadata.namespace, "staging", "namespace: the stack name");
+        assert.equal(built.outputs!.modelVersion, "v1");
+        assert.equal(built.outputs!.release.version, "v1");
+        assert.deepEqual(built.outputs!.release.served, ["v1"]);
 
         assert.equal(failed.resources, undefined);
         assert.match(
@@ -75,5 +69,23 @@ describe("the program (index.ts) under mocks, in its own process", () => {
             /^torchserve-stack configuration has 1 problem; nothing was deployed or deleted:\n {2}1\. modelVerson = "v1": is not a torchserve-stack config key \(did you mean modelVersion\?\)\n {5}Fix: pulumi config rm modelVerson && pulumi config set modelVersion v1$/,
         );
         assert.doesNotMatch(failed.error!, /^\s+at /m, "a RunError: the runtime prints no stack trace");
+    });
+
+    it("keeps the release it reads from its own last outputs when a run brings no model (a pull request)", () => {
+        const [built] = runPrograms([{ config: good, stack: "staging" }]);
+        const [kept, nothingDeployed, unreadable] = runPrograms([
+            { config: configOf(infra), stack: "staging", stackOutputs: built.outputs },
+            { config: configOf(infra), stack: "staging", stackOutputs: {} },
+            { config: configOf(infra), stack: "staging", stackOutputs: { release: { schema: 99 } } },
+        ]);
+        assert.equal(kept.error, undefined);
+        assert.deepEqual(kept.resources, built.resources, "the same inputs for every resource: nothing to change");
+        assert.match(
+            nothingDeployed.error!,
+            /serializedFile = \(not set\): is required: stack staging has no model deployed yet/,
+        );
+        assert.doesNotMatch(nothingDeployed.error!, /^\s+at /m);
+        assert.match(unreadable.error!, /recorded release is not one this program can read \(schema 99/);
+        assert.doesNotMatch(unreadable.error!, /^\s+at /m);
     });
 });

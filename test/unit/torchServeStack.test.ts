@@ -4,39 +4,45 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { parseArchiveArgs } from "../../components/cli";
 import { DEFAULTS, parseStackConfig } from "../../components/config";
-import { FileHashCache, archiveFileName } from "../../components/store";
-import { TorchServeStack } from "../../components/torchServeStack";
+import { FileHashCache, Release } from "../../components/store";
+import { TorchServeStack, TorchServeStackHost } from "../../components/torchServeStack";
 import { makeModelDir } from "../support/fixtures";
 import { MockRun, Recorded } from "../support/mocks";
 
 const fixture = makeModelDir("tsstack-program-");
-const host = { hashCache: new FileHashCache() };
+const hashCache = new FileHashCache();
+/** Infrastructure config, as committed in a stack file. */
+const infra = { modelName: "demo", modelStoreHostPath: "/data/model-store" };
+/** A run that brings a model (what the deploy command adds per run). */
 const base = {
-    modelName: "demo",
-    serializedFile: fixture.args.serializedFile,
-    handler: fixture.args.handler,
+    ...infra,
+    serializedFile: fixture.args.serializedFile!,
+    handler: fixture.args.handler!,
     extraFiles: JSON.stringify(fixture.args.extraFiles),
     modelStorePath: fixture.store,
-    modelStoreHostPath: "/data/model-store",
 };
 
-/** Builds the stack as index.ts does, from this stack config, and returns what it registered or the error. */
+/** Builds the stack as index.ts does, from stack config and a recorded release: what it registered, or the error. */
 async function deploy(
     config: Record<string, string>,
-    stack = "dev",
-): Promise<{ resources?: Recorded[]; error?: Error; outputs?: Record<string, unknown> }> {
+    stackName = "dev",
+    recordedRelease?: Release,
+    more: TorchServeStackHost = {},
+): Promise<{ resources?: Recorded[]; error?: Error; outputs?: Record<string, any>; release?: Release }> {
     const run = await MockRun.start(
-        stack,
+        stackName,
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`torchserve-stack:${k}`, v])),
     );
     let error: Error | undefined;
     let outputs: Record<string, unknown> | undefined;
+    let release: Release | undefined;
     try {
         const args = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
+        const host = { hashCache, recordedRelease, stackId: `organization/torchserve-stack/${stackName}`, ...more };
         const stack = new TorchServeStack(args.appName ?? DEFAULTS.appName, args, {}, host);
         outputs = await valueOf(
             pulumi.all({
@@ -48,19 +54,36 @@ async function deploy(
                 predictionUrl: stack.predictionUrl,
             }),
         );
+        release = await valueOf(stack.release);
     } catch (caught) {
         error = caught as Error;
     }
     const resources = await run.finish();
-    return error ? { error, resources } : { resources, outputs };
+    return error ? { error, resources } : { resources, outputs, release };
+}
+
+/** The release a successful deploy of this config records. */
+async function releaseOf(config: Record<string, string>, recorded?: Release): Promise<Release> {
+    const result = await deploy(config, "dev", recorded);
+    assert.equal(result.error, undefined);
+    return result.release!;
+}
+
+/** Names of the resources whose inputs differ between two runs. */
+function changedBetween(a: Recorded[], b: Recorded[]): string[] {
+    const before = new Map(a.map((r) => [r.name, r]));
+    return b
+        .filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(before.get(r.name)?.inputs))
+        .map((r) => r.name)
+        .sort();
 }
 
 function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply(resolve));
 }
 
-async function resourcesOf(config: Record<string, string>, stack = "dev"): Promise<Recorded[]> {
-    const result = await deploy(config, stack);
+async function resourcesOf(config: Record<string, string>, stack = "dev", recorded?: Release): Promise<Recorded[]> {
+    const result = await deploy(config, stack, recorded);
     assert.equal(result.error, undefined);
     return result.resources!;
 }
@@ -176,13 +199,30 @@ describe("TorchServeStack under mocks", () => {
         }
     });
 
-    it("archives with the real archiver flags and does nothing else in preview", () => {
+    it("archives with the real archiver flags into the stack's part of the store, and does nothing else in preview", () => {
         const archive = named(first, "torchserve-archive");
-        assert.match(
-            archive.inputs.create,
-            /^node bin\/components\/cli\/archive\.js --store \S+ --model demo --version v1 --archiver torch-model-archiver /,
-        );
-        assert.deepEqual(archive.inputs.triggers.slice(0, 1), ["v1"]);
+        const [node, script, ...argv] = archive.inputs.create.split(" ");
+        assert.deepEqual([node, script], ["node", "bin/components/cli/archive.js"]);
+        const spec = parseArchiveArgs(argv);
+        assert.equal(spec.store, fixture.store);
+        assert.equal(spec.subdir, "dev/torchserve", "the stack's part: <namespace>/<appName>");
+        assert.deepEqual(spec.owner, {
+            stack: "organization/torchserve-stack/dev",
+            namespace: "dev",
+            appName: "torchserve",
+        });
+        assert.equal(spec.version, "v1");
+        assert.match(spec.fingerprint, /^[0-9a-f]{64}$/);
+        assert.deepEqual(spec.served, ["v1"]);
+        assert.deepEqual(spec.build, {
+            archiver: "torch-model-archiver",
+            archiveFormat: "zip-store",
+            serializedFile: fixture.args.serializedFile,
+            handler: fixture.args.handler,
+            extraFiles: fixture.args.extraFiles,
+            requirementsFile: undefined,
+        });
+        assert.deepEqual(archive.inputs.triggers, ["v1", spec.fingerprint, "v1"]);
         assert.equal(archive.inputs.dir, undefined, "no checkout-specific path in the inputs");
         assert.equal(fs.existsSync(fixture.store), false, "preview wrote nothing to the store");
     });
@@ -191,39 +231,80 @@ describe("TorchServeStack under mocks", () => {
         assert.deepEqual(await resourcesOf({ ...base, modelVersion: "v1" }), first);
     });
 
-    it("changes only the version label, the archive step and the ConfigMap on a version bump", async () => {
-        // The store now holds v1, as after a first `pulumi up`.
-        fs.mkdirSync(fixture.store, { recursive: true });
-        fs.writeFileSync(path.join(fixture.store, archiveFileName("demo", "v1")), "v1");
+    it("changes only the version, the archive and rotate steps and the ConfigMap on a version bump", async () => {
+        const v1 = await releaseOf({ ...base, modelVersion: "v1" });
+        const bumped = await resourcesOf({ ...base, modelVersion: "v2" }, "dev", v1);
+        assert.deepEqual(changedBetween(first, bumped), [
+            "torchserve-archive",
+            "torchserve-config",
+            "torchserve-deployment",
+            "torchserve-rotate",
+        ]);
+        const configText: string = one(bumped, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
+        assert.match(configText, /^load_models=demo\.v2\.mar$/m, "servedVersions 1: only the deployed version");
+        const newSpec = one(bumped, "kubernetes:apps/v1:Deployment").inputs.spec;
+        assert.equal(newSpec.template.metadata.labels["app.kubernetes.io/version"], "v2");
+        const rotate = named(bumped, "torchserve-rotate").inputs.create;
+        assert.match(rotate, / --keep v2,v1$/, "the previous version stays in the store for a rollback");
+
+        const served = await resourcesOf({ ...base, modelVersion: "v2", servedVersions: "2" }, "dev", v1);
+        const servedText: string = one(served, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
+        assert.match(
+            servedText,
+            /^load_models=demo\.v2\.mar,demo\.v1\.mar$/m,
+            "servedVersions 2: the previous one too",
+        );
+    });
+
+    it("keeps every input as deployed when a run brings no model: a pull request's preview needs no files or store", async () => {
+        const v1 = await releaseOf({ ...base, modelVersion: "v1" });
+        const noFiles = { isFile: () => assert.fail("a run that brings no model must not read model files") };
+        const readsBefore = hashCache.reads;
+        const kept = await deploy(infra, "dev", v1, { files: noFiles });
+        assert.equal(kept.error, undefined);
+        assert.deepEqual(changedBetween(first, kept.resources!), [], "nothing to change");
+        assert.equal(hashCache.reads, readsBefore, "no file hashed");
+        assert.deepEqual(kept.release, v1, "the same release is recorded again");
+    });
+
+    it("shows exactly an infrastructure change in a run that brings no model", async () => {
+        const v1 = await releaseOf({ ...base, modelVersion: "v1" });
+        const changed = await resourcesOf({ ...infra, batchSize: "8", replicas: "3" }, "dev", v1);
+        assert.deepEqual(changedBetween(first, changed), ["torchserve-config", "torchserve-deployment"]);
+        const deployment = one(changed, "kubernetes:apps/v1:Deployment").inputs.spec;
+        assert.equal(deployment.replicas, 3);
+        assert.equal(
+            deployment.template.metadata.labels["app.kubernetes.io/version"],
+            "v1",
+            "no rollback, no roll forward",
+        );
+    });
+
+    it("refuses a run that brings no model when none is deployed, naming serializedFile", async () => {
+        const result = await deploy(infra, "dev", undefined);
+        assert.ok(pulumi.RunError.isInstance(result.error));
+        assert.match(
+            result.error!.message,
+            /serializedFile = \(not set\): is required: stack dev has no model deployed yet/,
+        );
+    });
+
+    it("switches to an archived version without files (a rollback), and refuses a version reused for other files", async () => {
+        const v1 = await releaseOf({ ...base, modelVersion: "v1" });
+        const v2 = await releaseOf({ ...base, modelVersion: "v2" }, v1);
+        const back = await deploy({ ...infra, modelVersion: "v1", modelStorePath: fixture.store }, "dev", v2);
+        assert.equal(back.error, undefined);
+        const spec = parseArchiveArgs(named(back.resources!, "torchserve-archive").inputs.create.split(" ").slice(2));
+        assert.equal(spec.version, "v1");
+        assert.equal(spec.build, undefined, "no files: the archived v1 is served");
+        assert.equal(spec.fingerprint, v1.fingerprint, "its fingerprint from the history");
+
+        fs.writeFileSync(fixture.args.serializedFile!, "other weights");
         try {
-            const bumped = await resourcesOf({ ...base, modelVersion: "v2" });
-            const before = new Map((await resourcesOf({ ...base, modelVersion: "v1" })).map((r) => [r.name, r]));
-            const changed = bumped
-                .filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(before.get(r.name)?.inputs))
-                .map((r) => r.name)
-                .sort();
-            assert.deepEqual(changed, [
-                "torchserve-archive",
-                "torchserve-config",
-                "torchserve-deployment",
-                "torchserve-rotate",
-            ]);
-            const configText: string = one(bumped, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
-            assert.match(configText, /^load_models=demo\.v2\.mar,demo\.v1\.mar$/m, "the previous version stays loaded");
-            const oldSpec = before.get("torchserve-deployment")!.inputs.spec;
-            const newSpec = one(bumped, "kubernetes:apps/v1:Deployment").inputs.spec;
-            assert.equal(newSpec.template.metadata.labels["app.kubernetes.io/version"], "v2");
-            const strip = (spec: any) => ({
-                ...spec,
-                template: {
-                    ...spec.template,
-                    metadata: {},
-                    spec: { ...spec.template.spec, volumes: spec.template.spec.volumes.slice(1) },
-                },
-            });
-            assert.deepEqual(strip(newSpec), strip(oldSpec), "nothing else in the Deployment changes");
+            const reused = await deploy({ ...base, modelVersion: "v1" }, "dev", v2);
+            assert.match(reused.error!.message, /modelVersion = "v1": already names other model files/);
         } finally {
-            fs.rmSync(fixture.store, { recursive: true, force: true });
+            fs.writeFileSync(fixture.args.serializedFile!, "weights-v1");
         }
     });
 

@@ -1,8 +1,9 @@
 /**
  * A pod of the stack, run locally: the archive and rotation steps as `pulumi
- * up` runs them, then TorchServe started with the pod spec's command and
- * args, the rendered config.properties and the store mounted at the pod's
- * paths (mapped to local directories), APIs on loopback ports.
+ * up` runs them (with the release history a stack records, kept here per
+ * store part), then TorchServe started with the pod spec's command and args,
+ * the rendered config.properties and the stack's part of the store mounted at
+ * the pod's paths (mapped to local directories), APIs on loopback ports.
  */
 import * as path from "node:path";
 import { Settings, TorchServeStackArgs, resolveSettings } from "../../../components/config";
@@ -13,7 +14,7 @@ import {
     CONTAINER_MODEL_STORE,
     renderConfigProperties,
 } from "../../../components/torchserve";
-import { listArchives, planRotation } from "../../../components/store";
+import { storeLayout } from "../../../components/store";
 import { buildPodSpec } from "../../../components/kubernetes";
 import { publishArchive } from "../../../components/cli/archive";
 import { rotateStore } from "../../../components/cli/rotate";
@@ -33,6 +34,9 @@ export async function localSettings(store: string, extra: Partial<TorchServeStac
             serializedFile: HANDLER,
             handler: HANDLER,
             modelStorePath: store,
+            // The serve suite loads several versions side by side.
+            archiveKeep: 3,
+            servedVersions: 3,
             inferencePort: inference,
             managementPort: management,
             metricsPort: metrics,
@@ -49,7 +53,26 @@ export async function localSettings(store: string, extra: Partial<TorchServeStac
     );
 }
 
-/** One deploy of a freshly "trained" model (answers scaled by `scale`): archive, then rotate. */
+/** The stack's part of the store (what the pod mounts). */
+export function storePart(settings: Settings): string {
+    return storeLayout(settings.model.storePath!, settings.model.storeSubdir).part;
+}
+
+/** Successful deploys per store part and model, newest first: what a stack records in its release. */
+const histories = new Map<string, string[]>();
+
+function historyOf(settings: Settings): string[] {
+    return histories.get(`${storePart(settings)}:${settings.model.name}`) ?? [];
+}
+
+/** The versions a pod of `version` loads: it, then the most recent others, `servedVersions` in all. */
+export function servedVersions(settings: Settings, version: string): string[] {
+    return [version, ...historyOf(settings).filter((v) => v !== version)].slice(0, settings.model.served);
+}
+
+const OWNER = { stack: "organization/torchserve-stack/serve", namespace: "serve", appName: "torchserve" };
+
+/** One deploy of a freshly "trained" model (answers scaled by `scale`): archive, then rotate, then record it. */
 export async function deployVersion(
     pythonEnv: string,
     settings: Settings,
@@ -58,23 +81,31 @@ export async function deployVersion(
     extraFiles: readonly string[] = [],
 ): Promise<void> {
     const model = await makeModel(pythonEnv, tempDir(`serve-model-${version}-`), scale);
-    publishArchive(
+    const served = servedVersions(settings, version);
+    await publishArchive(
         archiveSpec(
             {
                 ...settings.model,
-                serializedFile: model.serializedFile,
-                extraFiles: [model.labels, ...extraFiles],
+                artifacts: {
+                    serializedFile: model.serializedFile,
+                    handler: settings.model.artifacts!.handler,
+                    extraFiles: [model.labels, ...extraFiles],
+                },
                 archiverCommand: path.join(pythonEnv, "bin", "torch-model-archiver"),
             },
-            version,
+            OWNER,
+            { version, fingerprint: `fixture-${version}-${scale}`, bytes: 0, served },
         ),
     );
-    rotateStore({
-        store: settings.model.storePath,
+    const history = [version, ...historyOf(settings).filter((v) => v !== version)];
+    await rotateStore({
+        store: settings.model.storePath!,
+        subdir: settings.model.storeSubdir,
+        owner: OWNER,
         model: settings.model.name,
-        current: version,
-        keep: settings.model.keep,
+        keep: history.slice(0, settings.model.keep),
     });
+    histories.set(`${storePart(settings)}:${settings.model.name}`, history);
 }
 
 export interface LocalPod {
@@ -88,18 +119,31 @@ export interface LocalPod {
     readonly preStop: string[];
 }
 
-/** Starts TorchServe exactly as the pod of `version` would run it. */
-export function startLocalPod(pythonEnv: string, settings: Settings, version: string): LocalPod {
-    const store = settings.model.storePath;
-    const versions = planRotation(listArchives(store, settings.model.name), version, settings.model.keep).keep;
+/** Starts TorchServe exactly as the pod of `version` would run it (`served`: the versions it loads). */
+export function startLocalPod(
+    pythonEnv: string,
+    settings: Settings,
+    version: string,
+    served: readonly string[] = servedVersions(settings, version),
+): LocalPod {
+    const store = storePart(settings);
+    const versions = [...served];
     const configText = renderConfigProperties({
         modelName: settings.model.name,
         versions,
         server: settings.server,
         bindAddress: "127.0.0.1",
     });
-    const container = (buildPodSpec({ settings, version, configMapName: "config", claimName: "claim" }) as any)
-        .containers[0];
+    const container = (
+        buildPodSpec({
+            settings,
+            version,
+            served: versions,
+            storeSubdir: settings.model.storeSubdir,
+            configMapName: "config",
+            claimName: "claim",
+        }) as any
+    ).containers[0];
     const workdir = tempDir("serve-pod-");
     const server = new TorchServeProcess({
         command: [...container.command, ...container.args],

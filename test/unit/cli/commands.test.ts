@@ -2,36 +2,45 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
-import { ArchiveSpec, archiveCommand, archiverArgv, rotateCommand, scriptPath } from "../../../components/cli";
+import {
+    ArchiveSpec,
+    RotateSpec,
+    archiveCommand,
+    archiverArgv,
+    parseArchiveArgs,
+    parseRotateArgs,
+    rotateCommand,
+    scriptPath,
+} from "../../../components/cli";
 import { shellQuote } from "../../../components/config";
-import { publishArchive } from "../../../components/cli/archive";
+
+const owner = { stack: "organization/torchserve-stack/prod", namespace: "ml-prod", appName: "torchserve" };
 
 const spec: ArchiveSpec = {
     store: "/mnt/model store",
+    subdir: "ml-prod/torchserve",
+    owner,
     model: "demo",
     version: "v2",
-    archiver: "torch-model-archiver",
-    serializedFile: "models/model.pt",
-    handler: "handler.py",
-    extraFiles: ["labels.json", "index's.bin"],
-    requirementsFile: "requirements.txt",
-    archiveFormat: "zip-store",
+    fingerprint: "ab".repeat(32),
+    bytes: 1234,
+    served: ["v2", "v1"],
+    build: {
+        archiver: "torch-model-archiver",
+        archiveFormat: "zip-store",
+        serializedFile: "models/model.pt",
+        handler: "handler.py",
+        extraFiles: ["labels.json", "index's.bin"],
+        requirementsFile: "requirements.txt",
+    },
 };
 
 /** What sh really passes to a program for a command line. */
 function wordsAsShellSees(commandLine: string): string[] {
-    const out = execFileSync(
-        "sh",
-        [
-            "-c",
-            `for w in ${commandLine}; do printf '%s\\0' "$w"; done`
-                .replace("for w in", "set --")
-                .replace("; do printf '%s\\0' \"$w\"; done", '; for w in "$@"; do printf \'%s\\0\' "$w"; done'),
-        ],
-        { encoding: "utf8" },
-    );
+    const out = execFileSync("sh", ["-c", `set -- ${commandLine}; for w in "$@"; do printf '%s\\0' "$w"; done`], {
+        encoding: "utf8",
+    });
     return out.split("\0").slice(0, -1);
 }
 
@@ -42,7 +51,7 @@ describe("command lines", () => {
     });
 
     it("passes every flag of the original archive step, plus the format, to torch-model-archiver", () => {
-        assert.deepEqual(archiverArgv(spec, "/stage"), [
+        assert.deepEqual(archiverArgv("demo", "v2", spec.build!, "/stage"), [
             "--model-name",
             "demo",
             "--version",
@@ -63,65 +72,40 @@ describe("command lines", () => {
         ]);
     });
 
-    it("omits optional flags that are not set", () => {
-        const argv = archiverArgv({ ...spec, extraFiles: [], requirementsFile: undefined }, "/stage");
+    it("omits optional archiver flags that are not set", () => {
+        const argv = archiverArgv("demo", "v2", { ...spec.build!, extraFiles: [], requirementsFile: undefined }, "/s");
         assert.ok(!argv.includes("--extra-files") && !argv.includes("--requirements-file"));
     });
 
-    it("builds archive and rotate commands whose words survive the shell", () => {
-        const words = wordsAsShellSees(archiveCommand("bin/components/cli/archive.js", spec));
-        assert.deepEqual(words.slice(0, 4), ["node", "bin/components/cli/archive.js", "--store", "/mnt/model store"]);
-        assert.ok(words.includes("index's.bin"));
-        assert.deepEqual(
-            wordsAsShellSees(rotateCommand("r.js", { store: "/s", model: "demo", current: "v2", keep: 3 })),
-            ["node", "r.js", "--store", "/s", "--model", "demo", "--current", "v2", "--keep", "3"],
-        );
+    it("gives the archive step exactly the spec the program built, through the shell (new files)", () => {
+        const words = wordsAsShellSees(archiveCommand("components/cli/archive.js", spec));
+        assert.deepEqual(words.slice(0, 2), ["node", "components/cli/archive.js"]);
+        assert.deepEqual(parseArchiveArgs(words.slice(2)), spec);
+    });
+
+    it("gives the archive step a switch to an archived version (no files, fingerprint unknown)", () => {
+        const switchSpec: ArchiveSpec = { ...spec, fingerprint: "", bytes: 0, served: ["v1"], build: undefined };
+        const words = wordsAsShellSees(archiveCommand("a.js", switchSpec));
+        assert.ok(!words.includes("--serialized-file") && !words.includes("--archiver"));
+        assert.deepEqual(parseArchiveArgs(words.slice(2)), switchSpec);
+    });
+
+    it("gives the rotation step the versions to keep, in order, through the shell", () => {
+        const rotate: RotateSpec = { store: "/s p", subdir: "ns/app", owner, model: "demo", keep: ["v5", "v3", "v4"] };
+        const words = wordsAsShellSees(rotateCommand("r.js", rotate));
+        assert.deepEqual(parseRotateArgs(words.slice(2)), rotate);
+    });
+
+    it("refuses step arguments with a flag missing or unknown", () => {
+        const words = wordsAsShellSees(archiveCommand("a.js", spec)).slice(2);
+        const withoutServed = words.filter((w, i) => w !== "--served" && words[i - 1] !== "--served");
+        assert.throws(() => parseArchiveArgs(withoutServed), /missing --served/);
+        assert.throws(() => parseRotateArgs(["--store", "/s", "--keepp", "v1"]), /Unknown option '--keepp'/);
     });
 
     it("refers to the scripts relative to the project directory", () => {
         const projectDir = path.resolve(__dirname, "..", "..", "..", "..");
         assert.equal(scriptPath(projectDir, "archive"), path.join("bin", "components", "cli", "archive.js"));
         assert.ok(fs.existsSync(path.join(projectDir, scriptPath(projectDir, "rotate"))));
-    });
-});
-
-describe("archive step", () => {
-    function store(): string {
-        return tempDir("archive-store-");
-    }
-
-    it("reuses an existing archive of the version without running the archiver", () => {
-        const dir = store();
-        fs.writeFileSync(path.join(dir, "demo.v2.mar"), "built earlier");
-        fs.utimesSync(path.join(dir, "demo.v2.mar"), 1, 1);
-        publishArchive({ ...spec, store: dir, archiver: "false" });
-        assert.equal(fs.readFileSync(path.join(dir, "demo.v2.mar"), "utf8"), "built earlier");
-        assert.ok(fs.statSync(path.join(dir, "demo.v2.mar")).mtimeMs > 1_000, "touched: it is now the newest deployed");
-    });
-
-    it("restores an archive from backup/ (rollback) without rebuilding it", () => {
-        const dir = store();
-        fs.mkdirSync(path.join(dir, "backup"));
-        fs.writeFileSync(path.join(dir, "backup", "demo.v2.mar"), "old build");
-        publishArchive({ ...spec, store: dir, archiver: "false" });
-        assert.equal(fs.readFileSync(path.join(dir, "demo.v2.mar"), "utf8"), "old build");
-        assert.deepEqual(fs.readdirSync(path.join(dir, "backup")), []);
-    });
-
-    it("fails with the archiver's exit code and leaves the store unchanged", () => {
-        const dir = store();
-        fs.writeFileSync(path.join(dir, "demo.v1.mar"), "v1");
-        assert.throws(
-            () => publishArchive({ ...spec, store: dir, archiver: "false" }),
-            /failed with exit code 1; the store and the running Deployment are unchanged/,
-        );
-        assert.deepEqual(fs.readdirSync(dir), ["demo.v1.mar"], "no staging leftovers, no partial archive");
-    });
-
-    it("names the setting when the archiver cannot be found", () => {
-        assert.throws(
-            () => publishArchive({ ...spec, store: store(), archiver: "/no/such/archiver" }),
-            /archiverCommand/,
-        );
     });
 });

@@ -56,9 +56,32 @@ describe("resolveSettings", () => {
         assert.equal(s.server.installPyDepPerModel, true);
     });
 
+    it("needs neither model files nor a store for a run that brings no model (a pull request's preview)", () => {
+        const keep = resolveSettings(
+            { namespace: "ml-prod", modelName: "demo", handler: `${base.dir}/not-on-this-runner.py` },
+            realFiles,
+        );
+        assert.equal(keep.model.artifacts, undefined);
+        assert.equal(keep.model.storePath, undefined);
+        assert.equal(
+            keep.model.storeSubdir,
+            "ml-prod/torchserve",
+            "the stack's part defaults to <namespace>/<appName>",
+        );
+    });
+
+    it("needs the store but no files to switch to an archived version", () => {
+        const switching = resolveSettings(
+            { namespace: "ml-prod", modelName: "demo", modelVersion: "v1", modelStorePath: "/mnt/store" },
+            realFiles,
+        );
+        assert.equal(switching.model.artifacts, undefined);
+        assert.equal(switching.model.explicitVersion, "v1");
+    });
+
     it("accepts built-in handler names without a file", () => {
         assert.equal(
-            resolveSettings({ ...base.args, handler: "image_classifier" }, realFiles).model.handler,
+            resolveSettings({ ...base.args, handler: "image_classifier" }, realFiles).model.artifacts!.handler,
             "image_classifier",
         );
     });
@@ -96,7 +119,24 @@ describe("resolveSettings", () => {
             /does not exist/,
         ],
         ["tgz archive format", { archiveFormat: "tgz" }, "archiveFormat", /no \.mar file/],
-        ["missing model store path", { modelStorePath: "" }, "modelStorePath", /required/],
+        ["missing model store path", { modelStorePath: "" }, "modelStorePath", /required when a run brings a model/],
+        [
+            "store path missing for a switch to an archived version",
+            { serializedFile: undefined, modelVersion: "v1", modelStorePath: undefined },
+            "modelStorePath",
+            /required when a run brings a model/,
+        ],
+        ["model files without a handler", { handler: undefined }, "handler", /is required with serializedFile/],
+        [
+            "served versions above the kept archives",
+            { servedVersions: 4, archiveKeep: 3 },
+            "servedVersions",
+            /larger than archiveKeep/,
+        ],
+        ["no served version", { servedVersions: 0 }, "servedVersions", /1 to 100/],
+        ["store part leaving the store", { modelStoreSubdir: "../other" }, "modelStoreSubdir", /relative directory/],
+        ["absolute store part", { modelStoreSubdir: "/data" }, "modelStoreSubdir", /relative directory/],
+        ["hidden store part", { modelStoreSubdir: "ns/.hidden" }, "modelStoreSubdir", /relative directory/],
         ["invalid namespace", { namespace: "ML_Prod" }, "namespace", /namespace/],
         ["invalid app name", { appName: "9torchserve" }, "appName", /start with a letter/],
         ["port clash", { managementPort: 8080 }, "managementPort", /clashes with inferencePort/],

@@ -20,8 +20,8 @@ const project = parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf
 const fixture = makeModelDir();
 const required: Record<string, string> = {
     "torchserve-stack:modelName": "demo",
-    "torchserve-stack:serializedFile": fixture.args.serializedFile,
-    "torchserve-stack:handler": fixture.args.handler,
+    "torchserve-stack:serializedFile": fixture.args.serializedFile!,
+    "torchserve-stack:handler": fixture.args.handler!,
     "torchserve-stack:modelStorePath": fixture.store,
 };
 
@@ -56,6 +56,18 @@ describe("stack config", () => {
         assert.equal(args.maxSurge, "25%");
         assert.equal(args.exposeMetrics, true);
         assert.deepEqual(args.extraFiles, ["a.json"]);
+    });
+
+    it("treats keys named like Object's members as unknown keys, not as crashes", () => {
+        for (const key of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+            assert.throws(
+                () => parseStackConfig({ ...required, [`torchserve-stack:${key}`]: "x" }, "torchserve-stack", "dev"),
+                (e: Error) =>
+                    e instanceof ConfigValidationError &&
+                    e.message.includes(`${key} = "x": is not a torchserve-stack config key`),
+                key,
+            );
+        }
     });
 
     it("treats the declared empty defaults as unset", () => {

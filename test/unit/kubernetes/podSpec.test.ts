@@ -13,7 +13,14 @@ import { makeModelDir, realFiles } from "../../support/fixtures";
 
 const fixture = makeModelDir();
 const settings = resolveSettings(fixture.args, realFiles);
-const input = { settings, version: "v7", configMapName: "torchserve-config-abc", claimName: "torchserve-model-store" };
+const input = {
+    settings,
+    version: "v7",
+    served: ["v7", "v6"],
+    storeSubdir: "ml-dev/torchserve",
+    configMapName: "torchserve-config-abc",
+    claimName: "torchserve-model-store",
+};
 
 // The builders return Pulumi input types; with plain inputs they are plain objects.
 const spec = buildDeploymentSpec(input) as any;
@@ -64,20 +71,22 @@ describe("pod spec", () => {
 
     it("gates startup and readiness on the model's workers being READY, and liveness on /ping", () => {
         for (const probe of [container.startupProbe, container.readinessProbe]) {
-            assert.deepEqual(probe.exec.command, modelReadyCommand(settings));
+            assert.deepEqual(probe.exec.command, modelReadyCommand(settings, ["v7", "v6"]));
         }
         assert.deepEqual(container.livenessProbe.httpGet, { path: "/ping", port: "ts" });
         assert.equal(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold, 300);
-        const [python, flag, script] = modelReadyCommand(settings);
+        const [python, flag, script] = modelReadyCommand(settings, ["v7", "v6"]);
         assert.deepEqual([python, flag], ["python", "-c"]);
         assert.match(script, /http:\/\/127\.0\.0\.1:8081\/models\/demo\/all/);
+        assert.match(script, /e=\["v7","v6"\]/, "the check names the versions the pod must serve");
+        assert.throws(() => modelReadyCommand(settings, []), /needs the versions/);
     });
 
     it("keeps liveness keyless with token authorization on (TCP), while the model check reads the key file", () => {
         const tokenSettings = resolveSettings({ ...fixture.args, tokenAuth: true }, realFiles);
         const tokenPod = buildPodSpec({ ...input, settings: tokenSettings }) as any;
         assert.deepEqual(tokenPod.containers[0].livenessProbe.tcpSocket, { port: "ts" });
-        assert.match(modelReadyCommand(tokenSettings)[2], /key_file\.json/);
+        assert.match(modelReadyCommand(tokenSettings, ["v7"])[2], /key_file\.json/);
     });
 
     it("stops the server itself before the container is killed, with time to drain", () => {
@@ -107,20 +116,26 @@ describe("pod spec", () => {
         assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"]);
     });
 
-    it("mounts the ConfigMap and the model-store claim read-only", () => {
+    it("mounts the ConfigMap and only the stack's part of the model-store claim, read-only", () => {
         assert.deepEqual(pod.volumes, [
             { name: "config", configMap: { name: "torchserve-config-abc" } },
             { name: "model-store", persistentVolumeClaim: { claimName: "torchserve-model-store", readOnly: true } },
         ]);
         assert.ok(container.volumeMounts.every((m: any) => m.readOnly === true));
+        const store = container.volumeMounts.find((m: any) => m.name === "model-store");
+        assert.equal(store.subPath, "ml-dev/torchserve");
+        assert.equal(store.mountPath, "/home/model-server/model-store");
     });
 
-    it("changes only the version label on a version bump", () => {
-        const next = buildDeploymentSpec({ ...input, version: "v8" }) as any;
-        assert.deepEqual(
-            { ...next, template: { ...next.template, metadata: {} } },
-            { ...spec, template: { ...spec.template, metadata: {} } },
-        );
+    it("changes only the version label and the versions the model check expects on a version bump", () => {
+        const next = buildDeploymentSpec({ ...input, version: "v8", served: ["v8", "v7"] }) as any;
+        const withoutVersion = (s: any) => {
+            const c = s.template.spec.containers[0];
+            const rest = { ...c, startupProbe: undefined, readinessProbe: undefined };
+            return { ...s, template: { spec: { ...s.template.spec, containers: [rest] } } };
+        };
+        assert.deepEqual(withoutVersion(next), withoutVersion(spec));
         assert.deepEqual(next.template.metadata.labels, podLabels("torchserve", "v8"));
+        assert.match(next.template.spec.containers[0].readinessProbe.exec.command[2], /e=\["v8","v7"\]/);
     });
 });

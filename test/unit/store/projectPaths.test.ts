@@ -6,17 +6,22 @@ import { findProjectDir, rebase, rebaseModelPaths } from "../../../components/st
 import { ModelSettings } from "../../../components/config";
 import { tempDir } from "../../support/tempDir";
 
-const model: ModelSettings = {
-    name: "demo",
-    explicitVersion: undefined,
+const artifacts = {
     serializedFile: ".dev/model/model.pt",
     handler: "handlers/handler.py",
     extraFiles: ["labels.json", "/abs/index.json"],
     requirementsFile: "requirements.txt",
+};
+const model: ModelSettings = {
+    name: "demo",
+    explicitVersion: undefined,
+    artifacts,
     archiveFormat: "zip-store",
     keep: 3,
+    served: 1,
     archiverCommand: "torch-model-archiver",
     storePath: "/mnt/model-store",
+    storeSubdir: "ml-prod/torchserve",
 };
 
 describe("project paths", () => {
@@ -51,24 +56,30 @@ describe("project paths", () => {
 
     it("rebases every file of the model and the store, but not a built-in handler name", () => {
         const moved = rebaseModelPaths(model, "/repo", "/repo/bin");
-        assert.equal(moved.serializedFile, "../.dev/model/model.pt");
-        assert.equal(moved.handler, "../handlers/handler.py");
-        assert.deepEqual(moved.extraFiles, ["../labels.json", "/abs/index.json"]);
-        assert.equal(moved.requirementsFile, "../requirements.txt");
+        assert.deepEqual(moved.artifacts, {
+            serializedFile: "../.dev/model/model.pt",
+            handler: "../handlers/handler.py",
+            extraFiles: ["../labels.json", "/abs/index.json"],
+            requirementsFile: "../requirements.txt",
+        });
         assert.equal(moved.storePath, "/mnt/model-store");
-        assert.equal(
-            rebaseModelPaths({ ...model, handler: "image_classifier" }, "/repo", "/repo/bin").handler,
-            "image_classifier",
+        assert.equal(moved.storeSubdir, "ml-prod/torchserve", "a path inside the store, not on this machine");
+        const builtIn = { ...model, artifacts: { ...artifacts, handler: "image_classifier" } };
+        assert.equal(rebaseModelPaths(builtIn, "/repo", "/repo/bin").artifacts!.handler, "image_classifier");
+        const keepRun = rebaseModelPaths(
+            { ...model, artifacts: undefined, storePath: undefined },
+            "/repo",
+            "/repo/bin",
         );
+        assert.equal(keepRun.artifacts, undefined);
+        assert.equal(keepRun.storePath, undefined);
         assert.equal(moved.archiverCommand, "torch-model-archiver", "a bare command is looked up on PATH");
         assert.equal(
             rebaseModelPaths({ ...model, archiverCommand: ".venv/bin/torch-model-archiver" }, "/repo", "/repo/bin")
                 .archiverCommand,
             "../.venv/bin/torch-model-archiver",
         );
-        assert.equal(
-            rebaseModelPaths({ ...model, requirementsFile: undefined }, "/repo", "/repo/bin").requirementsFile,
-            undefined,
-        );
+        const noRequirements = { ...model, artifacts: { ...artifacts, requirementsFile: undefined } };
+        assert.equal(rebaseModelPaths(noRequirements, "/repo", "/repo/bin").artifacts!.requirementsFile, undefined);
     });
 });

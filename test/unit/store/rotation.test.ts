@@ -2,40 +2,28 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
-import { archiveFileName, backupFileName, listArchives, locateArchive, planRotation } from "../../../components/store";
+import { archiveFileName, backupFileName, listArchiveVersions, planRotation } from "../../../components/store";
 import { rotateStore } from "../../../components/cli/rotate";
+import { tempDir } from "../../support/tempDir";
 
-const at = (version: string, mtimeMs: number) => ({ version, mtimeMs });
+const owner = { stack: "organization/torchserve-stack/prod", namespace: "ml-prod", appName: "torchserve" };
 
 describe("planRotation", () => {
-    it("keeps the deployed version and the most recently deployed others", () => {
-        const plan = planRotation([at("v1", 1), at("v2", 2), at("v3", 3)], "v4", 3);
-        assert.deepEqual(plan, { keep: ["v4", "v3", "v2"], moveToBackup: ["v1"] });
+    it("keeps the versions of the release plan and moves every other archive of the model", () => {
+        assert.deepEqual(planRotation(["v1", "v2", "v3", "v4", "v5"], ["v5", "v3", "v4"]), {
+            keep: ["v5", "v3", "v4"],
+            moveToBackup: ["v1", "v2"],
+        });
     });
 
-    it("keeps everything while the store holds fewer than keep", () => {
-        assert.deepEqual(planRotation([at("v1", 1)], "v2", 3), { keep: ["v2", "v1"], moveToBackup: [] });
-        assert.deepEqual(planRotation([], "v1", 3), { keep: ["v1"], moveToBackup: [] });
+    it("moves a version that is newer but failed (not in the plan's keep list)", () => {
+        assert.deepEqual(planRotation(["v3", "v4-bad", "v5"], ["v5", "v3"]).moveToBackup, ["v4-bad"]);
     });
 
-    it("never moves the deployed version, even when it is the oldest (rollback)", () => {
-        const plan = planRotation([at("v1", 1), at("v2", 2), at("v3", 3), at("v4", 4)], "v1", 2);
-        assert.deepEqual(plan, { keep: ["v1", "v4"], moveToBackup: ["v3", "v2"] });
-    });
-
-    it("with keep = 1 keeps only the deployed version", () => {
-        assert.deepEqual(planRotation([at("a", 5), at("b", 9)], "b", 1), { keep: ["b"], moveToBackup: ["a"] });
-    });
-
-    it("orders equal times by version so every caller gets the same plan", () => {
-        const archives = [at("b", 7), at("a", 7), at("c", 7)];
-        assert.deepEqual(planRotation(archives, "x", 2), planRotation([...archives].reverse(), "x", 2));
-    });
-
-    it("rejects keep < 1", () => {
-        assert.throws(() => planRotation([], "v1", 0), /keep/);
+    it("keeps everything while the part holds fewer, and needs at least the deployed version", () => {
+        assert.deepEqual(planRotation(["v1"], ["v2", "v1"]).moveToBackup, []);
+        assert.throws(() => planRotation(["v1"], []), /at least the deployed version/);
     });
 });
 
@@ -46,74 +34,87 @@ describe("backupFileName", () => {
     });
 });
 
-/** A real store directory with archives whose mtimes follow their order in `versions`. */
-function makeStore(model: string, versions: string[], others: string[] = []): string {
-    const store = tempDir("store-");
-    versions.forEach((version, i) => {
-        const file = path.join(store, archiveFileName(model, version));
-        fs.writeFileSync(file, `${model}:${version}`);
-        fs.utimesSync(file, 1_000 + i, 1_000 + i);
-    });
-    for (const other of others) {
-        fs.mkdirSync(path.dirname(path.join(store, other)), { recursive: true });
-        fs.writeFileSync(path.join(store, other), "not ours");
+/** A store whose part `ml-prod/torchserve` holds `versions` of `model`, and `others` (paths in the part). */
+function makeStore(model: string, versions: string[], others: string[] = []): { root: string; part: string } {
+    const root = tempDir("store-");
+    const part = path.join(root, "ml-prod", "torchserve");
+    fs.mkdirSync(part, { recursive: true });
+    for (const version of versions) {
+        fs.writeFileSync(path.join(part, archiveFileName(model, version)), `${model}:${version}`);
     }
-    return store;
+    for (const other of others) {
+        fs.mkdirSync(path.dirname(path.join(part, other)), { recursive: true });
+        fs.writeFileSync(path.join(part, other), "not ours");
+    }
+    return { root, part };
 }
 
 describe("model store on disk", () => {
     it("lists only this model's archives, not similarly named models or other files", () => {
-        const store = makeStore(
+        const { part } = makeStore(
             "demo",
             ["v1", "v2"],
             ["demo_v0.mar", "demo2.v1.mar", "demo-x.v1.mar", "notes.txt", "backup/demo.v0.mar", "demo.v3.mar.partial"],
         );
-        assert.deepEqual(
-            listArchives(store, "demo")
-                .map((a) => a.version)
-                .sort(),
-            ["v1", "v2"],
-        );
-        assert.equal(locateArchive(store, "demo", "v0"), "backup");
-        assert.equal(locateArchive(store, "demo", "v2"), "store");
-        assert.equal(locateArchive(store, "demo", "v9"), "absent");
+        assert.deepEqual(listArchiveVersions(part, "demo"), ["v1", "v2"]);
+        assert.deepEqual(listArchiveVersions(path.join(os.tmpdir(), "no-such-store-xyz"), "demo"), []);
     });
 
-    it("treats a store that does not exist yet as empty", () => {
-        assert.deepEqual(listArchives(path.join(os.tmpdir(), "no-such-store-xyz"), "demo"), []);
-    });
-
-    it("rotates into backup/ without touching other files or overwriting backups", () => {
+    it("rotates into backup/ without touching other files, other parts or existing backups", async () => {
         const others = ["demo2.v1.mar", "other.v1.mar", "README.txt", "backup/demo.v1.mar"];
-        const store = makeStore("demo", ["v1", "v2", "v3", "v4", "v5"], others);
-        const plan = rotateStore({ store, model: "demo", current: "v5", keep: 3 });
-        assert.deepEqual(plan.keep, ["v5", "v4", "v3"]);
+        const { root, part } = makeStore("demo", ["v1", "v2", "v3", "v4", "v5"], others);
+        fs.mkdirSync(path.join(root, "ml-staging", "torchserve"), { recursive: true });
+        fs.writeFileSync(path.join(root, "ml-staging", "torchserve", "demo.v1.mar"), "staging's");
+        fs.writeFileSync(path.join(root, "demo.v0.mar"), "old flat layout");
+        const plan = await rotateStore({
+            store: root,
+            subdir: "ml-prod/torchserve",
+            owner,
+            model: "demo",
+            keep: ["v5", "v4", "v2"],
+        });
+        assert.deepEqual(plan.moveToBackup, ["v1", "v3"]);
         assert.deepEqual(
             fs
-                .readdirSync(store)
+                .readdirSync(part)
                 .filter((f) => f.startsWith("demo."))
                 .sort(),
-            ["demo.v3.mar", "demo.v4.mar", "demo.v5.mar"],
+            ["demo.v2.mar", "demo.v4.mar", "demo.v5.mar"],
         );
-        assert.deepEqual(fs.readdirSync(path.join(store, "backup")).sort(), [
+        assert.deepEqual(fs.readdirSync(path.join(part, "backup")).sort(), [
             "demo.v1.mar",
             "demo.v1.mar.1",
-            "demo.v2.mar",
+            "demo.v3.mar",
         ]);
         assert.equal(
-            fs.readFileSync(path.join(store, "backup", "demo.v1.mar"), "utf8"),
+            fs.readFileSync(path.join(part, "backup", "demo.v1.mar"), "utf8"),
             "not ours",
             "the older backup survives",
         );
-        assert.equal(fs.readFileSync(path.join(store, "backup", "demo.v1.mar.1"), "utf8"), "demo:v1");
+        assert.equal(fs.readFileSync(path.join(part, "backup", "demo.v1.mar.1"), "utf8"), "demo:v1");
         for (const other of others.filter((o) => !o.startsWith("backup/"))) {
-            assert.ok(fs.existsSync(path.join(store, other)), `${other} untouched`);
+            assert.ok(fs.existsSync(path.join(part, other)), `${other} untouched`);
         }
+        assert.equal(fs.readFileSync(path.join(root, "ml-staging", "torchserve", "demo.v1.mar"), "utf8"), "staging's");
+        assert.ok(fs.existsSync(path.join(root, "demo.v0.mar")), "the old flat layout is never rotated");
     });
 
-    it("refuses to rotate when the deployed archive is missing", () => {
-        const store = makeStore("demo", ["v1", "v2"]);
-        assert.throws(() => rotateStore({ store, model: "demo", current: "v9", keep: 1 }), /missing/);
-        assert.equal(fs.readdirSync(store).length, 2, "nothing moved");
+    it("refuses to rotate when the deployed archive is missing, or the part is another stack's", async () => {
+        const { root, part } = makeStore("demo", ["v1", "v2"]);
+        const spec = { store: root, subdir: "ml-prod/torchserve", owner, model: "demo", keep: ["v9"] };
+        await assert.rejects(rotateStore(spec), /missing/);
+        await rotateStore({ ...spec, keep: ["v2", "v1"] });
+        await assert.rejects(
+            rotateStore({ ...spec, keep: ["v2"], owner: { ...owner, stack: "organization/torchserve-stack/staging" } }),
+            /belongs to stack organization\/torchserve-stack\/prod/,
+        );
+        assert.deepEqual(
+            fs
+                .readdirSync(part)
+                .filter((f) => f.endsWith(".mar"))
+                .sort(),
+            ["demo.v1.mar", "demo.v2.mar"],
+            "nothing moved",
+        );
     });
 });

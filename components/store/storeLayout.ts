@@ -1,0 +1,69 @@
+/**
+ * Where things are in the model store. Each stack owns one part of the volume
+ * (`modelStoreSubdir`, by default `<namespace>/<appName>`): its archives, its
+ * `backup/`, and a hidden state directory with its owner, its lock and a
+ * record of what each archive was built from. The pods mount only that part.
+ * Archives of the flat layout used before (`<store>/<model>.<version>.mar`)
+ * are read, never moved: a deploy that needs one links it into its part.
+ */
+import * as path from "node:path";
+import { BACKUP_DIR, archiveFileName } from "./archiveNames";
+
+/** The hidden directory in each stack's part: owner, lock and archive records. */
+export const STATE_DIR = ".torchserve-stack";
+
+/** Paths of one stack's part of the store, on the machine that runs a deploy. */
+export interface StoreLayout {
+    /** The volume's mount point (`modelStorePath`). */
+    readonly root: string;
+    /** The stack's part (`<root>/<modelStoreSubdir>`). */
+    readonly part: string;
+    readonly backup: string;
+    readonly stateDir: string;
+    /** Who owns this part (a stack of a project). */
+    readonly ownerFile: string;
+    /** Held while a step changes this part. */
+    readonly lockDir: string;
+    /** What each archive was built from (fingerprint, bytes), one JSON file per archive. */
+    readonly recordsDir: string;
+}
+
+export function storeLayout(root: string, subdir: string): StoreLayout {
+    const part = path.join(root, subdir);
+    const stateDir = path.join(part, STATE_DIR);
+    return {
+        root,
+        part,
+        backup: path.join(part, BACKUP_DIR),
+        stateDir,
+        ownerFile: path.join(stateDir, "owner.json"),
+        lockDir: path.join(stateDir, "lock"),
+        recordsDir: path.join(stateDir, "archives"),
+    };
+}
+
+/** Where a version's archive may be, in the order a deploy looks: its part, its backup, the old flat layout. */
+export function archiveLocations(layout: StoreLayout, model: string, version: string): ArchiveLocation[] {
+    const file = archiveFileName(model, version);
+    return [
+        { where: "store", file: path.join(layout.part, file) },
+        { where: "backup", file: path.join(layout.backup, file) },
+        { where: "legacy", file: path.join(layout.root, file) },
+        { where: "legacy", file: path.join(layout.root, BACKUP_DIR, file) },
+    ];
+}
+
+export interface ArchiveLocation {
+    readonly where: "store" | "backup" | "legacy";
+    readonly file: string;
+}
+
+/** The record file of one archive. */
+export function archiveRecordFile(layout: StoreLayout, model: string, version: string): string {
+    return path.join(layout.recordsDir, `${archiveFileName(model, version)}.json`);
+}
+
+/** Prefix of the staging directories a build writes into before it renames its archive into place. */
+export function stagingPrefix(model: string, version: string): string {
+    return `.staging-${model}.${version}-`;
+}

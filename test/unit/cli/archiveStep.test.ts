@@ -1,0 +1,228 @@
+/**
+ * The archive step on real directories, with a stand-in archiver (a shell
+ * script that writes `<export>/<model>.mar` from the serialized file): what a
+ * step leaves in the store. The real torch-model-archiver runs in the e2e and
+ * serve suites.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { ArchiveSpec, archiveCommand, scriptPath } from "../../../components/cli";
+import { publishArchive } from "../../../components/cli/archive";
+import { readArchiveRecord, storeLayout } from "../../../components/store";
+import { tempDir } from "../../support/tempDir";
+
+const owner = { stack: "organization/torchserve-stack/prod", namespace: "ml-prod", appName: "torchserve" };
+const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..", "..");
+
+/** An archiver stand-in: copies the serialized file into `<export>/<model>.mar`, after `delay` seconds. */
+function fakeArchiver(dir: string, delay = 0): string {
+    const file = path.join(dir, "fake-archiver.sh");
+    fs.writeFileSync(
+        file,
+        [
+            "#!/bin/sh",
+            'while [ $# -gt 0 ]; do case "$1" in',
+            "  --model-name) m=$2; shift ;; --serialized-file) s=$2; shift ;; --export-path) e=$2; shift ;;",
+            "esac; shift; done",
+            `sleep ${delay}`,
+            'cat "$s" > "$e/$m.mar"',
+        ].join("\n"),
+        { mode: 0o755 },
+    );
+    return file;
+}
+
+function setup(): { root: string; work: string; spec: (over?: Partial<ArchiveSpec>) => ArchiveSpec } {
+    const work = tempDir("archive-step-");
+    const root = path.join(work, "store");
+    fs.mkdirSync(root);
+    fs.writeFileSync(path.join(work, "model.pt"), "weights-1");
+    const build = {
+        archiver: fakeArchiver(work),
+        archiveFormat: "zip-store",
+        serializedFile: path.join(work, "model.pt"),
+        handler: "handler.py",
+        extraFiles: [],
+    };
+    const spec = (over: Partial<ArchiveSpec> = {}): ArchiveSpec => ({
+        store: root,
+        subdir: "ml-prod/torchserve",
+        owner,
+        model: "demo",
+        version: "v1",
+        fingerprint: "f1".repeat(32),
+        bytes: 9,
+        served: [over.version ?? "v1"],
+        build,
+        ...over,
+    });
+    return { root, work, spec };
+}
+
+const part = (root: string) => path.join(root, "ml-prod", "torchserve");
+const list = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
+
+describe("archive step", () => {
+    it("builds a new version into the stack's part, records what it was built from, and claims the part", async () => {
+        const { root, spec } = setup();
+        const target = await publishArchive(spec());
+        assert.equal(target, path.join(part(root), "demo.v1.mar"));
+        assert.equal(fs.readFileSync(target, "utf8"), "weights-1");
+        assert.deepEqual(readArchiveRecord(storeLayout(root, "ml-prod/torchserve"), "demo", "v1"), {
+            version: "v1",
+            fingerprint: "f1".repeat(32),
+            bytes: 9,
+        });
+        assert.deepEqual(list(part(root)), [".torchserve-stack", "demo.v1.mar"], "no staging leftovers");
+        assert.deepEqual(list(root), ["ml-prod"], "nothing outside the part");
+    });
+
+    it("reuses an archive whose record matches the files, without running the archiver", async () => {
+        const { root, spec } = setup();
+        await publishArchive(spec());
+        const before = fs.statSync(path.join(part(root), "demo.v1.mar"));
+        await publishArchive(spec({ build: { ...spec().build!, archiver: "/bin/false" } }));
+        const after = fs.statSync(path.join(part(root), "demo.v1.mar"));
+        assert.equal(after.ino, before.ino, "the same file");
+        assert.equal(after.mtimeMs, before.mtimeMs, "not touched either");
+    });
+
+    it("refuses to reuse a version for other files, leaving the archive as it was", async () => {
+        const { root, spec } = setup();
+        await publishArchive(spec());
+        await assert.rejects(
+            publishArchive(spec({ fingerprint: "f2".repeat(32) })),
+            /modelVersion v1 already names other model files \(archived from fingerprint f1f1f1f1f1f1, these files are f2f2f2f2f2f2\)/,
+        );
+        assert.equal(fs.readFileSync(path.join(part(root), "demo.v1.mar"), "utf8"), "weights-1");
+    });
+
+    it("switches to an archived version: restores it from backup/ without rebuilding", async () => {
+        const { root, spec } = setup();
+        fs.mkdirSync(path.join(part(root), "backup"), { recursive: true });
+        fs.writeFileSync(path.join(part(root), "backup", "demo.v0.mar"), "old build");
+        await publishArchive(spec({ version: "v0", fingerprint: "", bytes: 0, build: undefined }));
+        assert.equal(fs.readFileSync(path.join(part(root), "demo.v0.mar"), "utf8"), "old build");
+        assert.deepEqual(list(path.join(part(root), "backup")), []);
+    });
+
+    it("links an archive of the old flat layout into the part and leaves the original in place", async () => {
+        const { root, spec } = setup();
+        fs.writeFileSync(path.join(root, "demo.v0.mar"), "flat layout");
+        await publishArchive(spec({ version: "v0", fingerprint: "", bytes: 0, build: undefined }));
+        assert.equal(fs.readFileSync(path.join(part(root), "demo.v0.mar"), "utf8"), "flat layout");
+        assert.ok(fs.existsSync(path.join(root, "demo.v0.mar")), "the original stays");
+    });
+
+    it("refuses new files for a version whose old archive has no record to check them against", async () => {
+        const { root, spec } = setup();
+        fs.writeFileSync(path.join(root, "demo.v1.mar"), "flat layout");
+        await assert.rejects(publishArchive(spec()), /no record of the files it was built from/);
+    });
+
+    it("fails a switch to a version the store does not have, naming what to do", async () => {
+        const { spec } = setup();
+        await assert.rejects(
+            publishArchive(spec({ version: "v9", fingerprint: "", build: undefined })),
+            /modelVersion v9 has no archive .* deploy its files/,
+        );
+    });
+
+    it("brings every served version into the part, and fails when one is gone", async () => {
+        const { root, spec } = setup();
+        fs.mkdirSync(path.join(part(root), "backup"), { recursive: true });
+        fs.writeFileSync(path.join(part(root), "backup", "demo.v0.mar"), "v0");
+        await publishArchive(spec({ served: ["v1", "v0"] }));
+        assert.deepEqual(
+            list(part(root)).filter((f) => f.endsWith(".mar")),
+            ["demo.v0.mar", "demo.v1.mar"],
+        );
+        await assert.rejects(
+            publishArchive(spec({ served: ["v1", "v7"] })),
+            /demo\.v7\.mar, which the pods are to load/,
+        );
+    });
+
+    it("refuses a part of the store that another stack owns", async () => {
+        const { spec } = setup();
+        await publishArchive(spec());
+        await assert.rejects(
+            publishArchive(spec({ owner: { ...owner, stack: "organization/torchserve-stack/staging" } })),
+            /belongs to stack organization\/torchserve-stack\/prod .* not to organization\/torchserve-stack\/staging/,
+        );
+    });
+
+    it("leaves the store unchanged when the archiver fails, and names the setting when it is missing", async () => {
+        const { root, spec } = setup();
+        await assert.rejects(
+            publishArchive(spec({ build: { ...spec().build!, archiver: "/bin/false" } })),
+            /failed with exit code 1; the store and the running Deployment are unchanged/,
+        );
+        assert.deepEqual(
+            list(part(root)).filter((f) => !f.startsWith(".torchserve")),
+            [],
+        );
+        await assert.rejects(
+            publishArchive(spec({ build: { ...spec().build!, archiver: "/no/such/archiver" } })),
+            /archiverCommand/,
+        );
+    });
+
+    it("refuses a store path that is not there (the volume is not mounted)", async () => {
+        const { work, spec } = setup();
+        await assert.rejects(
+            publishArchive(spec({ store: path.join(work, "not-mounted") })),
+            /does not exist on this machine/,
+        );
+        assert.equal(fs.existsSync(path.join(work, "not-mounted")), false, "not created on the local disk");
+    });
+
+    it("sweeps staging directories of builds that died, not those of running ones", async () => {
+        const { root, spec } = setup();
+        fs.mkdirSync(part(root), { recursive: true });
+        const dead = path.join(part(root), `.staging-demo.v0-~${os.hostname()}~999999~abcdef`);
+        const alive = path.join(part(root), `.staging-demo.v0-~${os.hostname()}~${process.pid}~abcdef`);
+        fs.mkdirSync(dead);
+        fs.mkdirSync(alive);
+        await publishArchive(spec());
+        assert.equal(fs.existsSync(dead), false, "a dead build's staging is removed");
+        assert.equal(fs.existsSync(alive), true, "a running build's staging stays");
+    });
+
+    it("stops the archiver and cleans up when the step is interrupted", async () => {
+        const { root, work, spec } = setup();
+        const slow = spec({ build: { ...spec().build!, archiver: fakeArchiver(path.join(work), 30) } });
+        const command = archiveCommand(scriptPath(PROJECT_DIR, "archive"), slow);
+        const step = spawn("sh", ["-c", `exec ${command}`], { cwd: PROJECT_DIR, stdio: ["ignore", "pipe", "pipe"] });
+        let output = "";
+        step.stdout.on("data", (chunk) => (output += chunk));
+        step.stderr.on("data", (chunk) => (output += chunk));
+        // Wait until the archiver runs.
+        for (let i = 0; i < 100 && !output.includes("running"); i++) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.match(output, /running/);
+        const exited = new Promise<number | null>((resolve) => step.on("exit", (code) => resolve(code)));
+        step.kill("SIGTERM");
+        assert.equal(await exited, 143);
+        assert.match(output, /interrupted by SIGTERM; cleaned up/);
+        await new Promise((r) => setTimeout(r, 300));
+        const leftovers = list(part(root)).filter((f) => f.startsWith(".staging-"));
+        assert.deepEqual(leftovers, [], "no staging directory left");
+        assert.equal(fs.existsSync(path.join(part(root), ".torchserve-stack", "lock")), false, "the lock is released");
+        const sleeping = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p) && readCmdline(p).includes(work));
+        assert.deepEqual(sleeping, [], "no archiver left running");
+    });
+});
+
+function readCmdline(pid: string): string {
+    try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+        return "";
+    }
+}
