@@ -17,6 +17,8 @@ import {
     acquireLock,
     archiveFileName,
     bringIntoPart,
+    findArchive,
+    marMismatches,
     claimOwnership,
     processAlive,
     readArchiveRecord,
@@ -24,7 +26,8 @@ import {
     storeLayout,
     writeArchiveRecord,
 } from "../store";
-import { ArchiveSpec, archiverArgv, parseArchiveArgs } from "./commands";
+import { isHandlerFile } from "../config";
+import { ArchiveBuild, ArchiveSpec, archiverArgv, parseArchiveArgs } from "./commands";
 import { onInterrupt, runStep, stepLogger } from "./step";
 
 const log = stepLogger("archive");
@@ -88,22 +91,28 @@ async function publishVersion(layout: StoreLayout, spec: ArchiveSpec): Promise<s
                 `or drop --serialized-file to switch back to ${spec.version} as archived`,
         );
     }
-    const found = bringIntoPart(layout, spec.model, spec.version);
-    if (found) {
-        if (spec.build && (!record || record.fingerprint === "")) {
-            // Reached only through the old flat layout or a record-less archive: nothing to check the files against.
+    if (spec.build && (!record || record.fingerprint === "")) {
+        // An archive with no record of its inputs (the old flat layout): check the files against its entries.
+        const existing = findArchive(layout, spec.model, spec.version);
+        const mismatches = existing ? marMismatches(existing.file, inputFiles(spec.build)) : [];
+        if (mismatches.length > 0) {
             throw new Error(
-                `modelVersion ${spec.version} already has an archive (${found.file}) with no record of the files ` +
-                    "it was built from, so these files cannot be checked against it: deploy them under a new " +
+                `modelVersion ${spec.version} already names an archive (${existing!.file}) built from other files ` +
+                    `(${mismatches.join("; ")}); a version names one set of bytes: deploy these files under a new ` +
                     `modelVersion, or drop --serialized-file to switch to ${spec.version} as archived`,
             );
         }
+    }
+    const found = bringIntoPart(layout, spec.model, spec.version);
+    if (found) {
         const how = { store: "reusing", backup: "restored from backup/", legacy: "linked from the old flat layout" };
         log(`${file}: ${how[found.where]} (${found.file})`);
-        if (!record) {
+        if (!record || record.fingerprint === "") {
+            // With files, they were just checked against the archive's entries: record them as its inputs.
+            const fingerprint = spec.build ? spec.fingerprint : "";
             writeArchiveRecord(layout, spec.model, {
                 version: spec.version,
-                fingerprint: "",
+                fingerprint,
                 bytes: fs.statSync(target).size,
             });
         }
@@ -185,6 +194,18 @@ function runArchiver(archiver: string, argv: string[], env: NodeJS.ProcessEnv, c
             }
         });
     });
+}
+
+/** The input files of a build that the archiver packs as entries (a built-in handler is a name, not a file). */
+function inputFiles(build: ArchiveBuild): string[] {
+    const files = [build.serializedFile, ...build.extraFiles];
+    if (isHandlerFile(build.handler)) {
+        files.push(build.handler);
+    }
+    if (build.requirementsFile) {
+        files.push(build.requirementsFile);
+    }
+    return files;
 }
 
 /** Removes staging directories left by builds that died (their process is gone, or they are a day old). */

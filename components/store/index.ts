@@ -8,6 +8,7 @@
 export * from "./archiveNames";
 export * from "./files";
 export * from "./fingerprint";
+export * from "./marContents";
 export * from "./modelStore";
 export * from "./projectPaths";
 export * from "./release";

@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { tempDir } from "../support/tempDir";
 import { Cluster, startCluster, testEnv, toolPath, venv } from "./support/environment";
 import { Kube, RolloutRecorder } from "./support/kube";
-import { HANDLER, listDir, makeModel, readManifest } from "./support/models";
+import { HANDLER, listDir, makeModel, readManifest, sha256 } from "./support/models";
 import { PulumiProject } from "./support/project";
 
 const REPLICAS = 2;
@@ -28,6 +28,10 @@ describe("end to end on a real API server", () => {
     const work = tempDir("e2e-work-");
     const storeA = path.join(work, "store-a");
     const storeB = path.join(work, "store-b");
+    // Each stack's part of its store: <namespace>/<appName>.
+    const partA = path.join(storeA, "e2e-a", "torchserve");
+    const partB = path.join(storeB, "e2e-b", "torchserve");
+    let firstV1Sha = "";
     const models: { serializedFile: string; labels: string }[] = [];
 
     /** Stack config for namespace `ns` deploying `version` from model `index`. */
@@ -46,6 +50,8 @@ describe("end to end on a real API server", () => {
             modelStoreHostPath: store,
             modelStoreSize: "1Gi",
             modelStoreProtect: false,
+            // Three versions loaded side by side, so rotation and per-version endpoints show.
+            servedVersions: 3,
             replicas: REPLICAS,
             maxSurge: String(MAX_SURGE),
             maxUnavailable: String(MAX_UNAVAILABLE),
@@ -86,6 +92,8 @@ describe("end to end on a real API server", () => {
         for (let i = 0; i < 4; i++) {
             models.push(await makeModel(pythonEnv, path.join(work, `model-${i + 1}`), i + 1));
         }
+        fs.mkdirSync(storeA);
+        fs.mkdirSync(storeB);
         await project.initStack("a", stackConfig("e2e-a", storeA, "v1", 0));
     });
 
@@ -116,8 +124,9 @@ describe("end to end on a real API server", () => {
             ["preds"],
         );
         assert.ok(await kube.exists("service", "torchserve-internal", "e2e-a"));
-        assert.deepEqual(listDir(storeA), ["demo.v1.mar"]);
-        const manifest = await readManifest(pythonEnv, path.join(storeA, "demo.v1.mar"));
+        assert.deepEqual(listDir(partA), ["demo.v1.mar"]);
+        firstV1Sha = sha256(path.join(partA, "demo.v1.mar"));
+        const manifest = await readManifest(pythonEnv, path.join(partA, "demo.v1.mar"));
         assert.equal(manifest.modelName, "demo", "the stable name, not a versioned one");
         assert.equal(manifest.modelVersion, "v1");
     });
@@ -127,7 +136,7 @@ describe("end to end on a real API server", () => {
         assert.equal(preview.code, 0, `${preview.stdout}\n${preview.stderr}`);
         const second = await project.up("a", ["--expect-no-changes"]);
         assert.equal(second.code, 0, `${second.stdout}\n${second.stderr}`);
-        assert.deepEqual(listDir(storeA), ["demo.v1.mar"]);
+        assert.deepEqual(listDir(partA), ["demo.v1.mar"]);
     });
 
     it("rolls a version bump out within maxSurge/maxUnavailable, after a PR preview that shows it", async () => {
@@ -135,7 +144,7 @@ describe("end to end on a real API server", () => {
         const preview = await project.preview("a");
         assert.equal(preview.code, 0, preview.stderr);
         assert.match(preview.stdout, /app\.kubernetes\.io\/version\s*:\s*"v1" => "v2"/);
-        assert.deepEqual(listDir(storeA), ["demo.v1.mar"], "a preview archives nothing");
+        assert.deepEqual(listDir(partA), ["demo.v1.mar"], "a preview archives nothing");
 
         const recorder = new RolloutRecorder(env, "e2e-a", "torchserve");
         await recorder.start();
@@ -172,8 +181,8 @@ describe("end to end on a real API server", () => {
             Array.from({ length: REPLICAS / MAX_SURGE }, (_, i) => (i + 1) * MAX_SURGE),
             "the new ReplicaSet grew maxSurge pods at a time",
         );
-        assert.deepEqual(listDir(storeA), ["demo.v1.mar", "demo.v2.mar"]);
-        assert.equal((await readManifest(pythonEnv, path.join(storeA, "demo.v2.mar"))).modelVersion, "v2");
+        assert.deepEqual(listDir(partA), ["demo.v1.mar", "demo.v2.mar"]);
+        assert.equal((await readManifest(pythonEnv, path.join(partA, "demo.v2.mar"))).modelVersion, "v2");
     });
 
     it("keeps the newest 3 archives after two more bumps and moves the oldest to backup/", async () => {
@@ -184,8 +193,8 @@ describe("end to end on a real API server", () => {
             await project.setConfig("a", stackConfig("e2e-a", storeA, version, index));
             await upOk("a");
         }
-        assert.deepEqual(listDir(storeA), ["backup", "demo.v2.mar", "demo.v3.mar", "demo.v4.mar"]);
-        assert.deepEqual(listDir(path.join(storeA, "backup")), ["demo.v1.mar"]);
+        assert.deepEqual(listDir(partA), ["backup", "demo.v2.mar", "demo.v3.mar", "demo.v4.mar"]);
+        assert.deepEqual(listDir(path.join(partA, "backup")), ["demo.v1.mar"]);
         const d = await deployment("e2e-a");
         const configMapName = d.spec.template.spec.volumes.find((v: any) => v.name === "config").configMap.name;
         const configMap = await kube.json(["get", "configmap", configMapName, "-n", "e2e-a"]);
@@ -218,7 +227,7 @@ describe("end to end on a real API server", () => {
             "the old ConfigMap is deleted after the rollout",
         );
         assert.deepEqual(
-            listDir(storeA),
+            listDir(partA),
             ["backup", "demo.v2.mar", "demo.v3.mar", "demo.v4.mar"],
             "no archive step ran",
         );
@@ -263,7 +272,7 @@ describe("end to end on a real API server", () => {
         assert.equal(d.metadata.annotations["deployment.kubernetes.io/revision"], revisionBefore);
         assert.equal(d.status.availableReplicas, REPLICAS);
         assert.deepEqual(
-            listDir(storeA),
+            listDir(partA),
             ["backup", "demo.v2.mar", "demo.v3.mar", "demo.v4.mar"],
             "no partial archive, no rotation",
         );
@@ -291,21 +300,26 @@ describe("end to end on a real API server", () => {
         console.log(`pulumi preview with an unknown config key:\n${output.trim()}`);
     });
 
-    it("rolls back to v1 from backup/ without losing any archive", async () => {
+    it("refuses v1 for other files, then rolls back to v1 as archived, from backup/, without losing any archive", async () => {
         await project.setConfig("a", { ...stackConfig("e2e-a", storeA, "v1", 3), jobQueueSize: 50 });
+        const reused = await project.preview("a");
+        assert.notEqual(reused.code, 0, "v1 names model-1's bytes, not model-4's");
+        assert.match(reused.stdout + reused.stderr, /modelVersion = "v1": already names other model files/);
+        assertOnlyTheMessage(reused.stdout + reused.stderr);
+
+        // A rollback brings no files: the version alone names the archive.
+        const { serializedFile, handler, extraFiles, ...withoutFiles } = stackConfig("e2e-a", storeA, "v1", 3);
+        void [serializedFile, handler, extraFiles];
+        await project.replaceConfig("a", { ...withoutFiles, jobQueueSize: 50 });
         await upOk("a");
         const d = await deployment("e2e-a");
         assert.equal(d.spec.template.metadata.labels["app.kubernetes.io/version"], "v1");
         assert.equal(d.status.availableReplicas, REPLICAS);
-        const kept = listDir(storeA).filter((f) => f.endsWith(".mar"));
-        const backedUp = listDir(path.join(storeA, "backup"));
+        const kept = listDir(partA).filter((f) => f.endsWith(".mar"));
+        const backedUp = listDir(path.join(partA, "backup"));
         assert.deepEqual(kept, ["demo.v1.mar", "demo.v3.mar", "demo.v4.mar"]);
         assert.deepEqual(backedUp, ["demo.v2.mar"]);
-        assert.equal(
-            (await readManifest(pythonEnv, path.join(storeA, "demo.v1.mar"))).modelVersion,
-            "v1",
-            "the original v1 archive, not a rebuild",
-        );
+        assert.equal(sha256(path.join(partA, "demo.v1.mar")), firstV1Sha, "the very bytes first published as v1");
     });
 
     it("runs a second stack in its own namespace, and destroying it leaves the first intact", async () => {
@@ -322,7 +336,7 @@ describe("end to end on a real API server", () => {
             await kube.exists("pvc", "torchserve-model-store", "e2e-b"),
             "the model store claim is retained on destroy",
         );
-        assert.deepEqual(listDir(storeB), ["demo.b1.mar"], "the store's archives are kept");
+        assert.deepEqual(listDir(partB), ["demo.b1.mar"], "the store's archives are kept");
 
         const aAfter = await deployment("e2e-a");
         assert.equal(aAfter.metadata.uid, aBefore.metadata.uid);

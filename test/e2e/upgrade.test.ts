@@ -1,11 +1,16 @@
 /**
- * Upgrading an existing stack to this checkout changes nothing: a stack
- * deployed by the program as it was before the components were regrouped
- * (BASELINE, built from `git archive` with its own `npm ci` and build), with
- * a protected claim and hostPath volume, then `pulumi preview` and `pulumi up`
- * with --expect-no-changes by this checkout's program, on the same stack
- * (same state backend, same stack config file), from another directory as a
- * fresh checkout would be.
+ * Upgrading an existing stack to this checkout: a stack deployed by the
+ * program as it was before releases were recorded (BASELINE, the last commit
+ * before the components were regrouped, built from `git archive` with its own
+ * `npm ci` and build), with a protected claim and hostPath volume and its
+ * archive in the old flat store layout, then `pulumi preview` and `pulumi up`
+ * by this checkout's program on the same stack (same state backend, same
+ * stack config file), from another directory as a fresh checkout would be.
+ * The regrouping alone changed nothing (checked when it landed, with
+ * --expect-no-changes); what changes now is the release model: the steps'
+ * command lines, the pods' store mount (their own part) and readiness check.
+ * Nothing is replaced or deleted, no archive is rebuilt, and the next run that
+ * brings no model changes nothing.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -111,14 +116,45 @@ describe(`upgrading a stack deployed by ${BASELINE}`, () => {
         assert.deepEqual(listDir(store), ["demo.v1.mar"]);
     });
 
-    it("shows no changes with this checkout's program: preview and up with --expect-no-changes", async () => {
+    it("upgrades with this checkout's program: only the steps and the Deployment change, nothing is replaced", async () => {
         // The stack's config file goes with the stack (it also holds the secrets salt).
         fs.copyFileSync(previous.stackFile(STACK), current.stackFile(STACK));
+        const preview = await current.pulumi(["preview", "--stack", STACK, "--json"]);
+        assert.equal(preview.code, 0, `the preview failed:\n${preview.stdout}\n${preview.stderr}`);
+        const steps = (JSON.parse(preview.stdout).steps as { op: string; urn: string }[]).map((step) => ({
+            op: step.op,
+            name: step.urn.split("::").pop()!,
+        }));
+        const changed = steps.filter((step) => step.op !== "same");
+        assert.deepEqual(
+            changed.map((step) => `${step.op} ${step.name}`).sort(),
+            ["update torchserve-archive", "update torchserve-deployment", "update torchserve-rotate"],
+            "the steps' command lines and the pods' mount and check; the claim, the volume and the rest stay",
+        );
+
+        const up = await current.up(STACK);
+        assert.equal(up.code, 0, `the upgrade failed:\n${up.stdout}\n${up.stderr}`);
+        assert.match(up.stdout, /linked from the old flat layout/, "the archive is linked, not rebuilt");
+        assert.deepEqual(listDir(store), ["demo.v1.mar", NAMESPACE], "the flat archive stays where it was");
+        assert.deepEqual(listDir(path.join(store, NAMESPACE, "torchserve")), ["demo.v1.mar"]);
+        const deployment = await kube.json(["get", "deployment", "torchserve", "-n", NAMESPACE]);
+        assert.equal(deployment.status.availableReplicas, 2);
+        assert.equal(deployment.spec.template.metadata.labels["app.kubernetes.io/version"], "v1");
+        console.log(`upgrade from ${BASELINE}, pulumi up:\n${up.stdout.trim()}`);
+    });
+
+    it("then keeps the upgraded stack as it is in a run that brings no model (a pull request)", async () => {
+        await current.replaceConfig(STACK, {
+            namespace: NAMESPACE,
+            createNamespace: true,
+            modelName: "demo",
+            modelStoreHostPath: store,
+            modelStoreSize: "1Gi",
+            cpuRequest: "100m",
+            memoryRequest: "128Mi",
+            rolloutTimeoutMinutes: 3,
+        });
         const preview = await current.preview(STACK, ["--expect-no-changes"]);
         assert.equal(preview.code, 0, `the preview shows changes:\n${preview.stdout}\n${preview.stderr}`);
-        const up = await current.up(STACK, ["--expect-no-changes"]);
-        assert.equal(up.code, 0, `the up changed something:\n${up.stdout}\n${up.stderr}`);
-        assert.deepEqual(listDir(store), ["demo.v1.mar"], "no step ran");
-        console.log(`upgrade from ${BASELINE}, pulumi up --expect-no-changes:\n${up.stdout.trim()}`);
     });
 });

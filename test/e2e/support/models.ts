@@ -1,4 +1,5 @@
 /** Real model artifacts for the end-to-end tests, made by the fixture's make_model.py with torch. */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO } from "./environment";
@@ -32,7 +33,17 @@ export async function readManifest(
     return JSON.parse(result.stdout);
 }
 
-/** Sorted file names in a directory ([] when it does not exist). */
+/** Sorted file names in a directory ([] when it does not exist), without the store's hidden state directory. */
 export function listDir(dir: string): string[] {
-    return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+    return fs.existsSync(dir)
+        ? fs
+              .readdirSync(dir)
+              .filter((name) => name !== ".torchserve-stack")
+              .sort()
+        : [];
+}
+
+/** sha256 of a file's bytes. */
+export function sha256(file: string): string {
+    return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }

@@ -57,6 +57,17 @@ export class PulumiProject {
         fs.writeFileSync(file, stringify(document));
     }
 
+    /** Replaces all of this project's config keys of a stack (others, and the secrets salt, stay). */
+    async replaceConfig(stack: string, config: Record<string, unknown>): Promise<void> {
+        const file = path.join(this.dir, `Pulumi.${stack}.yaml`);
+        const document = (fs.existsSync(file) ? parse(fs.readFileSync(file, "utf8")) : {}) ?? {};
+        document.config = Object.fromEntries(
+            Object.entries(document.config ?? {}).filter(([key]) => !key.startsWith("torchserve-stack:")),
+        );
+        fs.writeFileSync(file, stringify(document));
+        await this.setConfig(stack, config);
+    }
+
     up(stack: string, extra: readonly string[] = []): Promise<RunResult> {
         return this.pulumi(["up", "--stack", stack, "--yes", "--skip-preview", ...extra]);
     }

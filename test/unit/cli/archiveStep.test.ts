@@ -14,6 +14,7 @@ import { ArchiveSpec, archiveCommand, scriptPath } from "../../../components/cli
 import { publishArchive } from "../../../components/cli/archive";
 import { readArchiveRecord, storeLayout } from "../../../components/store";
 import { tempDir } from "../../support/tempDir";
+import { writeStoredZip } from "../../support/zip";
 
 const owner = { stack: "organization/torchserve-stack/prod", namespace: "ml-prod", appName: "torchserve" };
 const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..", "..");
@@ -118,10 +119,31 @@ describe("archive step", () => {
         assert.ok(fs.existsSync(path.join(root, "demo.v0.mar")), "the original stays");
     });
 
-    it("refuses new files for a version whose old archive has no record to check them against", async () => {
-        const { root, spec } = setup();
-        fs.writeFileSync(path.join(root, "demo.v1.mar"), "flat layout");
-        await assert.rejects(publishArchive(spec()), /no record of the files it was built from/);
+    it("reuses an old flat layout archive for new files only when its entries match them (an upgrade)", async () => {
+        const { root, work, spec } = setup();
+        // As the archiver packs them: each input under its base name.
+        writeStoredZip(path.join(root, "demo.v1.mar"), { "model.pt": "weights-1", "MAR-INF/MANIFEST.json": "{}" });
+        const builtIn = (s: ArchiveSpec): ArchiveSpec => ({
+            ...s,
+            build: { ...s.build!, handler: "image_classifier" },
+        });
+        await publishArchive(builtIn(spec()));
+        assert.equal(
+            fs.statSync(path.join(part(root), "demo.v1.mar")).ino,
+            fs.statSync(path.join(root, "demo.v1.mar")).ino,
+        );
+        assert.equal(
+            readArchiveRecord(storeLayout(root, "ml-prod/torchserve"), "demo", "v1")!.fingerprint,
+            "f1".repeat(32),
+        );
+
+        const other = setup();
+        writeStoredZip(path.join(other.root, "demo.v1.mar"), { "model.pt": "weights-0" });
+        await assert.rejects(
+            publishArchive(other.spec()),
+            /built from other files \(model\.pt differs from the archive's copy\)/,
+        );
+        void work;
     });
 
     it("fails a switch to a version the store does not have, naming what to do", async () => {
