@@ -13,7 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { tempDir } from "../support/tempDir";
 import { venv } from "../e2e/support/environment";
 import { HANDLER, listDir } from "../e2e/support/models";
-import { LocalPod, deployVersion, localSettings, startLocalPod } from "./support/pod";
+import { LocalPod, deployVersion, localSettings, startLocalPod, storePart } from "./support/pod";
 
 const INPUT = [1, 2, 3, 4];
 /** The fixture model answers scale * [a + 2b + 3c + 4d + 1, a - b + c - d]. */
@@ -21,6 +21,7 @@ const expectedOutput = (scale: number) => [31 * scale, -2 * scale];
 
 describe("a pod's TorchServe on the rendered config and model store", () => {
     const store = path.join(tempDir("serve-"), "model-store");
+    fs.mkdirSync(store);
     let pythonEnv: string;
     let pod: LocalPod | undefined;
     const readySeconds: Record<string, number> = {};
@@ -122,8 +123,9 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
         const settings = await localSettings(store);
         await deployVersion(pythonEnv, settings, "v4", 4);
         await deployVersion(pythonEnv, settings, "v5", 5);
-        assert.deepEqual(listDir(store), ["backup", "demo.v3.mar", "demo.v4.mar", "demo.v5.mar"]);
-        assert.deepEqual(listDir(path.join(store, "backup")), ["demo.v1.mar", "demo.v2.mar"]);
+        const part = storePart(settings);
+        assert.deepEqual(listDir(part), ["backup", "demo.v3.mar", "demo.v4.mar", "demo.v5.mar"]);
+        assert.deepEqual(listDir(path.join(part, "backup")), ["demo.v1.mar", "demo.v2.mar"]);
         pod = startLocalPod(pythonEnv, settings, "v5");
         await pod.server.waitForProbe(pod.ready, pod.budget);
         const models = await getJson(`${pod.urls.management}/models`);
@@ -146,6 +148,7 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
             slowHandler,
             "import time\nfrom handler import TinyHandler\n\n\nclass Slow(TinyHandler):\n    def initialize(self, context):\n        time.sleep(8)\n        super().initialize(context)\n",
         );
+        fs.mkdirSync(path.join(work, "store"));
         const settings = await localSettings(path.join(work, "store"), { modelName: "slow", handler: slowHandler });
         await deployVersion(pythonEnv, settings, "v1", 1, [HANDLER]);
         pod = startLocalPod(pythonEnv, settings, "v1");
@@ -161,6 +164,39 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
             `ready ${readyAt.toFixed(1)}s after start, /ping Healthy at ${pingAt.toFixed(1)}s`,
         );
         await pod.server.stop();
+    });
+
+    it("stays unready when a version it should serve is missing, although TorchServe starts without it", async () => {
+        // The default archive is gone (moved by hand, unreadable): TorchServe skips it and serves the others.
+        const settings = await localSettings(store);
+        const moved = path.join(storePart(settings), "demo.v5.mar");
+        fs.renameSync(moved, `${moved}.away`);
+        try {
+            pod = startLocalPod(pythonEnv, settings, "v5", ["v5", "v4"]);
+            await waitForPing(`${pod.urls.inference}/ping`, 120, pod.server.startedAt);
+            let all: any[] = [];
+            for (let i = 0; i < 240; i++) {
+                all = await getJson(`${pod.urls.management}/models/demo/all`);
+                if (all.every((m: any) => m.workers.length > 0 && m.workers.every((w: any) => w.status === "READY"))) {
+                    break;
+                }
+                await new Promise((r) => setTimeout(r, 250));
+            }
+            assert.deepEqual(
+                all.map((m: any) => m.modelVersion),
+                ["v4"],
+                "the server started with only the older version",
+            );
+            assert.equal(
+                (await predict(`${pod.urls.inference}/predictions/demo`)).body.version,
+                "v4",
+                "and would serve it as the default",
+            );
+            assert.equal(pod.server.probe(pod.ready), false, "but the pod is not ready: v5 is missing");
+        } finally {
+            await pod?.server.stop();
+            fs.renameSync(`${moved}.away`, moved);
+        }
     });
 
     it("with token authorization on, the probes still work, and requests need the key", async () => {
