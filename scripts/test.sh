@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command (README "Tests"; .ci/run calls it).
 #
-#   scripts/test.sh [unit|e2e|serve|pipelines ...]   default: all four suites
+#   scripts/test.sh [unit|e2e|serve|pipelines|realpods ...]   default: all five suites
+#
+# realpods starts a local cluster with this machine's real node (scripts/cluster.sh
+# --real-node: kubelet, containerd, kube-proxy; needs root) and builds the local
+# TorchServe image the first time (~4 min, then cached).
 #
 # Installs what the tests need, each cached outside the repo and reused:
 # Node 22, the Pulumi CLI and providers, a local Kubernetes control plane
@@ -15,12 +19,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit e2e serve pipelines)
+[ ${#suites[@]} -gt 0 ] || suites=(unit e2e serve pipelines realpods)
 patterns=()
 for suite in "${suites[@]}"; do
   case "$suite" in
-    unit|e2e|serve|pipelines) patterns+=("bin/test/$suite/**/*.test.js") ;;
-    *) echo "test.sh: unknown suite '$suite' (unit, e2e, serve, pipelines)" >&2; exit 2 ;;
+    unit|e2e|serve|pipelines|realpods) patterns+=("bin/test/$suite/**/*.test.js") ;;
+    *) echo "test.sh: unknown suite '$suite' (unit, e2e, serve, pipelines, realpods)" >&2; exit 2 ;;
   esac
 done
 

@@ -47,8 +47,10 @@ export interface Cluster {
  * not deploy into whatever cluster the shell happens to point at. Give each run its own `name`
  * (suites pass one with their process id): `cluster.sh up` reuses a running cluster of that name
  * and `stop` removes it, so a shared name would stop another run's cluster.
+ * With `realNode`, the local cluster gets this machine's real node (kubelet, containerd, kube-proxy:
+ * pods really run TorchServe); a given cluster (E2E_KUBECONFIG) must run pods itself.
  */
-export function startCluster(name: string, env: NodeJS.ProcessEnv): Cluster {
+export function startCluster(name: string, env: NodeJS.ProcessEnv, options: { realNode?: boolean } = {}): Cluster {
     const given = process.env.E2E_KUBECONFIG;
     if (given) {
         return { kubeconfig: given, stop: () => undefined };
@@ -57,7 +59,7 @@ export function startCluster(name: string, env: NodeJS.ProcessEnv): Cluster {
     const stop = () => execFileSync("bash", [script, "down", name], { env, stdio: "inherit" });
     let out: string;
     try {
-        out = execFileSync("bash", [script, "up", name], {
+        out = execFileSync("bash", [script, "up", name, ...(options.realNode ? ["--real-node"] : [])], {
             encoding: "utf8",
             env,
             stdio: ["ignore", "pipe", "inherit"],
