@@ -9,12 +9,17 @@ import * as path from "node:path";
 /** Where Kubernetes mounts a pod's service-account token, CA and namespace. */
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
+/** The service-account directory: `TS_SERVICE_ACCOUNT_DIR` when set (mounted elsewhere), else the standard one. */
+export function serviceAccountDir(env: NodeJS.ProcessEnv): string {
+    return env.TS_SERVICE_ACCOUNT_DIR || SERVICE_ACCOUNT_DIR;
+}
+
 /**
  * A kubeconfig for the pod's service account, or undefined when not running
  * in a pod (no `KUBERNETES_SERVICE_HOST`), when a KUBECONFIG is given (it wins),
  * or when no token is mounted.
  */
-export function inClusterKubeconfig(env: NodeJS.ProcessEnv, accountDir = SERVICE_ACCOUNT_DIR): string | undefined {
+export function inClusterKubeconfig(env: NodeJS.ProcessEnv, accountDir = serviceAccountDir(env)): string | undefined {
     const host = env.KUBERNETES_SERVICE_HOST;
     if (!host || env.KUBECONFIG) {
         return undefined;
