@@ -88,7 +88,10 @@ export async function readRecordedRelease(): Promise<Release | undefined> {
     try {
         return parseRelease(value);
     } catch (error) {
-        throw new pulumi.RunError((error as Error).message);
+        const expected = new pulumi.RunError((error as Error).message);
+        // See ConfigValidationError: a stack costs the runtime tens of seconds to format, and is not shown.
+        expected.stack = expected.message;
+        throw expected;
     }
 }
 

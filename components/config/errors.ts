@@ -29,6 +29,10 @@ export class ConfigValidationError extends RunError {
         super(formatProblems(problems));
         this.name = "ConfigValidationError";
         this.problems = problems;
+        // The runtime prints only the message, but it also formats the error for its trace span; a real
+        // stack there (from the program's async function) costs the Node.js runtime about 45 s of
+        // source-map work and garbage collection per failed preview (measured: 50 s against 4 s).
+        this.stack = this.message;
     }
 }
 
