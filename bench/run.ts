@@ -3,7 +3,7 @@
  * tables of medians (several runs, cases interleaved) for README.
  *
  * Env: BENCH_MIB (model size, default 1024), BENCH_RUNS (default 3),
- * BENCH_PARTS (comma list of archive,hash,eval,startup,pulumi; default all),
+ * BENCH_PARTS (comma list of archive,hash,eval,startup,pulumi,deploy; default all),
  * BENCH_DIR (scratch directory on the disk to measure, default the system temp dir).
  */
 import * as fs from "node:fs";
@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { benchArchive, benchHash, makeModelFile } from "./archiveAndHash";
 import { benchProgramEvaluation } from "./programEval";
+import { benchDeploy } from "./deployBench";
 import { benchPulumi } from "./pulumiBench";
 import { benchStartup } from "./startup";
 import { venv } from "../test/e2e/support/environment";
@@ -19,7 +20,7 @@ import { HANDLER } from "../test/e2e/support/models";
 async function main(): Promise<void> {
     const mib = Number(process.env.BENCH_MIB ?? 1024);
     const runs = Number(process.env.BENCH_RUNS ?? 3);
-    const parts = new Set((process.env.BENCH_PARTS ?? "archive,hash,eval,startup,pulumi").split(","));
+    const parts = new Set((process.env.BENCH_PARTS ?? "archive,hash,eval,startup,pulumi,deploy").split(","));
     const work = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), "tsstack-bench-"));
     const print = (lines: string[]) => console.log(`${lines.join("\n")}\n`);
     try {
@@ -46,6 +47,9 @@ async function main(): Promise<void> {
         }
         if (parts.has("pulumi")) {
             print(await benchPulumi(path.join(work, "pulumi"), runs));
+        }
+        if (parts.has("deploy")) {
+            print(await benchDeploy(path.join(work, "deploy"), runs));
         }
     } finally {
         fs.rmSync(work, { recursive: true, force: true });
