@@ -8,10 +8,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { inClusterKubeconfig } from "./inCluster";
 import { DeployOptions, UsageError, parseDeployArgs } from "./options";
-import { EXIT_CODES, FailureKind, RunReport } from "./runReport";
+import { EXIT_CODES, FailureKind, NO_ENGINE_ERROR, RunReport } from "./runReport";
 import { runConfigFileText } from "./runConfigFile";
 import { DeploySummary, modelFields, plainOutputs } from "./summary";
 
@@ -32,10 +32,12 @@ async function deploy(options: DeployOptions): Promise<DeploySummary> {
             envVars.KUBECONFIG = kubeconfig;
             progress("using the pod's service account (in-cluster credentials)");
         }
-        const workspace = await LocalWorkspace.create({ workDir: options.projectDir, envVars });
+        // Every CLI call costs a CLI start and a state read: no version check (the program pins the CLI it is
+        // tested with), no stack listing, and the previous outputs come from the run's own events.
+        const pulumiCommand = await PulumiCommand.get({ skipVersionCheck: true });
+        const workspace = await LocalWorkspace.create({ workDir: options.projectDir, envVars, pulumiCommand });
         const project = (await workspace.projectSettings()).name;
         const stack = await selectStack(options.stack, workspace);
-        const previous = plainOutputs(await stack.outputs());
         const configFile = path.join(scratch, `Pulumi.${options.stack}.yaml`);
         const committed = path.join(options.projectDir, `Pulumi.${options.stack.split("/").pop()}.yaml`);
         fs.writeFileSync(
@@ -55,17 +57,36 @@ async function deploy(options: DeployOptions): Promise<DeploySummary> {
             onEvent: report.onEvent,
         };
         progress(`${options.preview ? "previewing" : "deploying"} stack ${options.stack} (${describeRun(options)})`);
-        let failure: { kind: FailureKind; message: string } | null = null;
+        let failure: { readonly kind: FailureKind; readonly message: string } | null = null;
+        let outputs: Record<string, unknown> | undefined;
         try {
             if (options.preview) {
                 await stack.preview({ ...common, diff: true });
             } else {
-                await stack.up(common);
+                outputs = plainOutputs((await stack.up(common)).outputs);
             }
-        } catch {
+        } catch (error) {
             failure = report.classify();
+            if (failure.message === NO_ENGINE_ERROR) {
+                // The CLI failed before the engine reported anything (a locked stack, a bad backend): its own words.
+                const stderr = String(
+                    (error as { commandResult?: { stderr?: string } }).commandResult?.stderr ?? error,
+                );
+                failure = { kind: failure.kind, message: stderr.trim().split("\n").slice(-8).join("\n") };
+            }
         }
-        const outputs = plainOutputs(await stack.outputs());
+        const previous = report.previousOutputs ?? {};
+        outputs ??= failure || options.preview ? plainOutputs(await stack.outputs()) : {};
+        if (failure?.kind === "rollout") {
+            const serving = modelFields(outputs).modelVersion;
+            failure = {
+                kind: "rollout",
+                message:
+                    `${failure.message}\nThe rollout stopped; the previous release ${serving ?? "(none)"} keeps ` +
+                    "serving: its pods stay until new ones are ready, and nothing was recorded. " +
+                    `Fix forward with a new version, or roll back with --model-version ${serving ?? "<version>"}.`,
+            };
+        }
         return {
             stack: options.stack,
             operation: options.preview ? "preview" : "up",
@@ -85,15 +106,19 @@ async function deploy(options: DeployOptions): Promise<DeploySummary> {
 }
 
 async function selectStack(name: string, workspace: LocalWorkspace): Promise<Stack> {
-    const known = (await workspace.listStacks()).map((s) => s.name);
-    if (!known.includes(name) && !known.some((s) => s.endsWith(`/${name}`))) {
+    try {
+        return await Stack.select(name, workspace);
+    } catch (error) {
+        if (!/no stack named/i.test(String((error as Error).message))) {
+            throw error;
+        }
         const backend = process.env.PULUMI_BACKEND_URL ?? "the Pulumi Cloud";
         throw new UsageError(
             `stack ${name} does not exist in this state backend (${backend}); ` +
                 `create it once with: pulumi stack init ${name}`,
+            { cause: error },
         );
     }
-    return Stack.select(name, workspace);
 }
 
 function describeRun(options: DeployOptions): string {

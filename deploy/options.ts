@@ -33,8 +33,8 @@ export interface DeployOptions {
 
 /** A problem with the command line (exit code 2, like a bad stack config). */
 export class UsageError extends Error {
-    constructor(message: string) {
-        super(message);
+    constructor(message: string, options?: ErrorOptions) {
+        super(message, options);
         this.name = "UsageError";
     }
 }

@@ -16,6 +16,9 @@ export const EXIT_CODES: Readonly<Record<FailureKind | "ok", number>> = {
     rollout: 4,
 };
 
+/** What {@link RunReport.errorMessage} says when the engine reported no error (the CLI failed before it ran). */
+export const NO_ENGINE_ERROR = "the engine reported a failure";
+
 /** The message every stack-config error of the program starts with (components' ConfigValidationError). */
 export const CONFIG_ERROR_PREFIX = "torchserve-stack configuration has";
 
@@ -28,6 +31,8 @@ export class RunReport {
     rolloutSeconds?: number;
     /** Change counts by operation, from the engine's summary. */
     changes: Record<string, number> = {};
+    /** The stack's outputs before this run, as the program read them (its reference to itself). */
+    previousOutputs?: Record<string, unknown>;
 
     constructor(private readonly now: () => number = () => performance.now() / 1000) {}
 
@@ -40,6 +45,10 @@ export class RunReport {
         const done = event.resOutputsEvent?.metadata;
         if (done && !event.resOutputsEvent?.planning && isDeployment(done.type) && this.started.has(done.urn)) {
             this.rolloutSeconds = this.now() - this.started.get(done.urn)!;
+        }
+        if (done && done.type === "pulumi:pulumi:StackReference") {
+            const read = (done.new?.outputs as { outputs?: Record<string, unknown> } | undefined)?.outputs;
+            this.previousOutputs = read ?? {};
         }
         const failed = event.resOpFailedEvent?.metadata;
         if (failed) {

@@ -46,6 +46,15 @@ describe("reading a run from the engine's events", () => {
         assert.deepEqual(report.changes, { update: 2, same: 8 });
     });
 
+    it("reads the stack's previous outputs from the program's reference to itself", () => {
+        const report = new RunReport();
+        const self =
+            "urn:pulumi:prod::torchserve-stack::pulumi:pulumi:StackReference::organization/torchserve-stack/prod";
+        const read = { ...meta(self, "read").metadata, new: { outputs: { outputs: { modelVersion: "v3" } } } };
+        report.onEvent(event({ resOutputsEvent: { metadata: read } as any }));
+        assert.deepEqual(report.previousOutputs, { modelVersion: "v3" });
+    });
+
     it("does not report a rollout when the Deployment stayed the same", () => {
         const report = new RunReport(() => 1);
         report.onEvent(event({ resourcePreEvent: meta(DEPLOYMENT, "same") }));
