@@ -213,8 +213,8 @@ describe("pipelines and pull requests, as users run them", () => {
         );
         assert.ok(summary.includes("update torchserve-deployment"), summary.join(", "));
         const deploymentDiffs = changed.find((c) => c.name === "torchserve-deployment")!.diffs;
-        assert.ok(deploymentDiffs.includes("spec"), deploymentDiffs.join(", "));
-        assert.match(result.stdout, /replicas\s*:\s*2 => 3/);
+        assert.ok(deploymentDiffs.includes("spec"), `the Deployment's diff: ${deploymentDiffs.join(", ")}`);
+        assert.match(result.stdout, /replicas\s*:\s*2 => 3/, result.stdout);
         assert.doesNotMatch(result.stdout, /app\.kubernetes\.io\/version/, "no version change");
         console.log(
             `PR runner, replicas 2 -> 3 and batchSize 1 -> 4 (preview.yml's command):\n${result.stdout.trim()}`,
