@@ -102,7 +102,7 @@ describe("pipelines and pull requests, as users run them", () => {
         workflowFile: string,
         jobId: string,
         checkout: PulumiProject,
-    ): Promise<{ result: RunResult; changed: { op: string; name: string; diffs: string[] }[] }> {
+    ): Promise<{ result: RunResult; changed: { op: string; name: string }[] }> {
         const workflow = readWorkflow(path.join(REPO, ".github", "workflows", workflowFile));
         const eventLog = path.join(tempDir("e2e-events-"), "events.jsonl");
         const steps = jobSteps(
@@ -134,7 +134,7 @@ describe("pipelines and pull requests, as users run them", () => {
         const changed = events
             .map((e: any) => e.resourcePreEvent?.metadata)
             .filter((m: any) => m && m.op !== "same" && m.op !== "read" && m.type !== "pulumi:pulumi:Stack")
-            .map((m: any) => ({ op: m.op, name: m.urn.split("::").pop(), diffs: m.diffs ?? [] }));
+            .map((m: any) => ({ op: m.op, name: m.urn.split("::").pop() }));
         return { result, changed };
     }
 
@@ -212,8 +212,6 @@ describe("pipelines and pull requests, as users run them", () => {
             `only the ConfigMap (a new one) and the Deployment: ${summary.join(", ")}`,
         );
         assert.ok(summary.includes("update torchserve-deployment"), summary.join(", "));
-        const deploymentDiffs = changed.find((c) => c.name === "torchserve-deployment")!.diffs;
-        assert.ok(deploymentDiffs.includes("spec"), `the Deployment's diff: ${deploymentDiffs.join(", ")}`);
         assert.match(result.stdout, /replicas\s*:\s*2 => 3/, result.stdout);
         assert.doesNotMatch(result.stdout, /app\.kubernetes\.io\/version/, "no version change");
         console.log(
