@@ -11,8 +11,13 @@ import { DEFAULTS, parseStackConfig } from "./components/config";
 
 export = async () => {
     const args = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
-    const recordedRelease = await readRecordedRelease();
-    const torchserve = new TorchServeStack(args.appName ?? DEFAULTS.appName, args, {}, { recordedRelease });
+    const recorded = await readRecordedRelease();
+    const torchserve = new TorchServeStack(
+        args.appName ?? DEFAULTS.appName,
+        args,
+        {},
+        { recordedRelease: recorded.release, unreadableRelease: recorded.unreadable },
+    );
     return {
         namespace: torchserve.namespace,
         modelName: torchserve.settings.model.name,

@@ -8,7 +8,15 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./cli";
-import { FileChecks, ModelSettings, Settings, TorchServeStackArgs, modelRunKind, resolveSettings } from "./config";
+import {
+    ConfigValidationError,
+    FileChecks,
+    ModelSettings,
+    Settings,
+    TorchServeStackArgs,
+    modelRunKind,
+    resolveSettings,
+} from "./config";
 import {
     buildDeploymentSpec,
     buildModelStoreClaim,
@@ -61,6 +69,11 @@ export interface TorchServeStackHost {
      * model keeps it as it is; a run that brings one plans from its history.
      */
     readonly recordedRelease?: Release;
+    /**
+     * Why the recorded release could not be read, when it could not (e.g. written by a newer program). A run
+     * that brings no model then fails with it; a run that brings one plans without the history and says so.
+     */
+    readonly unreadableRelease?: string;
     /** The stack's identity in the store's owner record. Default `<organization>/<project>/<stack>`. */
     readonly stackId?: string;
 }
@@ -79,19 +92,16 @@ export function currentStackId(): string {
 /**
  * The release this stack recorded at its last successful deploy, read from its
  * own outputs in the state backend (a pull request's runner has the state,
- * not the model files). Undefined for a new stack; an unreadable record is an
- * expected error (a RunError: the message alone), never a guess.
+ * not the model files): none for a new stack; `unreadable` says why a record
+ * that is there cannot be used (never guessed at: a guess could roll back).
  */
-export async function readRecordedRelease(): Promise<Release | undefined> {
+export async function readRecordedRelease(): Promise<{ readonly release?: Release; readonly unreadable?: string }> {
     const self = new pulumi.StackReference(currentStackId());
     const value = (await self.getOutputDetails("release")).value;
     try {
-        return parseRelease(value);
+        return { release: parseRelease(value) };
     } catch (error) {
-        const expected = new pulumi.RunError((error as Error).message);
-        // See ConfigValidationError: a stack costs the runtime tens of seconds to format, and is not shown.
-        expected.stack = expected.message;
-        throw expected;
+        return { unreadable: (error as Error).message };
     }
 }
 
@@ -142,6 +152,21 @@ export class TorchServeStack extends pulumi.ComponentResource {
         const model = rebaseModelPaths(settings.model, projectDir, workDir);
 
         const request = modelRequest(model, host.hashCache);
+        if (host.unreadableRelease) {
+            if (request.kind === "keep") {
+                throw new ConfigValidationError([
+                    {
+                        key: "serializedFile",
+                        problem: `is required: ${host.unreadableRelease}`,
+                        fix: `npm run deploy -- --stack ${pulumi.getStack()} --serialized-file ... (or --model-version V)`,
+                    },
+                ]);
+            }
+            pulumi.log.warn(
+                `${host.unreadableRelease}; planning this deploy without the history of earlier ones`,
+                this,
+            );
+        }
         const plan = planRelease(host.recordedRelease, request, {
             modelName: model.name,
             archiveKeep: model.keep,

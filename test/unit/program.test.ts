@@ -73,11 +73,14 @@ describe("the program (index.ts) under mocks, in its own process", () => {
 
     it("keeps the release it reads from its own last outputs when a run brings no model (a pull request)", () => {
         const [built] = runPrograms([{ config: good, stack: "staging" }]);
-        const [kept, nothingDeployed, unreadable] = runPrograms([
+        const [kept, nothingDeployed, unreadable, redeployed] = runPrograms([
             { config: configOf(infra), stack: "staging", stackOutputs: built.outputs },
             { config: configOf(infra), stack: "staging", stackOutputs: {} },
             { config: configOf(infra), stack: "staging", stackOutputs: { release: { schema: 99 } } },
+            { config: good, stack: "staging", stackOutputs: { release: { schema: 99 } } },
         ]);
+        assert.equal(redeployed.error, undefined, "a deploy that brings a model gets past an unreadable record");
+        assert.equal(redeployed.outputs!.release.version, "v1");
         assert.equal(kept.error, undefined);
         assert.deepEqual(kept.resources, built.resources, "the same inputs for every resource: nothing to change");
         assert.match(
@@ -85,7 +88,10 @@ describe("the program (index.ts) under mocks, in its own process", () => {
             /serializedFile = \(not set\): is required: stack staging has no model deployed yet/,
         );
         assert.doesNotMatch(nothingDeployed.error!, /^\s+at /m);
-        assert.match(unreadable.error!, /recorded release is not one this program can read \(schema 99/);
+        assert.match(
+            unreadable.error!,
+            /serializedFile = \(not set\): is required: the stack's recorded release is not one this program can read \(schema 99/,
+        );
         assert.doesNotMatch(unreadable.error!, /^\s+at /m);
     });
 });
