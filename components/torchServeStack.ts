@@ -158,7 +158,7 @@ export class TorchServeStack extends pulumi.ComponentResource {
                     {
                         key: "serializedFile",
                         problem: `is required: ${host.unreadableRelease}`,
-                        fix: `npm run deploy -- --stack ${pulumi.getStack()} --serialized-file ... (or --model-version)`,
+                        fix: `npm run deploy -- --stack ${pulumi.getStack()} --serialized-file ...`,
                     },
                 ]);
             }
