@@ -140,7 +140,7 @@ export function startLocalPod(
             version,
             served: versions,
             storeSubdir: settings.model.storeSubdir,
-            configMapName: "config",
+            config: { kind: "ConfigMap" as const, name: "config" },
             claimName: "claim",
         }) as any
     ).containers[0];
