@@ -147,7 +147,8 @@ export function kubeGet(access: KubeAccess, apiPath: string, as: "json" | "text"
             {
                 method: "GET",
                 headers: {
-                    accept: as === "json" ? "application/json" : "text/plain",
+                    // The log endpoint answers */* but refuses text/plain (406).
+                    accept: as === "json" ? "application/json" : "*/*",
                     ...(access.token ? { authorization: `Bearer ${access.token}` } : {}),
                 },
                 ca: access.ca,
@@ -162,7 +163,8 @@ export function kubeGet(access: KubeAccess, apiPath: string, as: "json" | "text"
                 response.on("data", (chunk) => (body += chunk));
                 response.on("end", () => {
                     if ((response.statusCode ?? 0) >= 300) {
-                        reject(new Error(`GET ${apiPath}: ${response.statusCode} ${body.slice(0, 300)}`));
+                        const detail = body.replace(/\s+/g, " ").slice(0, 300);
+                        reject(new Error(`GET ${apiPath}: ${response.statusCode} ${detail}`));
                     } else {
                         resolve(body);
                     }

@@ -94,15 +94,16 @@ export async function gatherPods(access: KubeAccess, spec: RolloutReportSpec): P
                     .map((e) => `${e.reason}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ""}: ${oneLine(e.message)}`),
             (error: Error) => (problems.push(`events: ${error.message}`), [] as string[]),
         );
+        // A container that never started has no log.
+        const started = Boolean(status?.state?.running ?? status?.state?.terminated ?? status?.lastState?.terminated);
         const previous = (status?.restartCount ?? 0) > 0;
         const logQuery = `tailLines=${LOG_LINES}${previous ? "&previous=true" : ""}`;
-        const logTail = await kubeGet(
-            access,
-            `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(name)}/log?${logQuery}`,
-        ).then(
-            (text: string) => text.split("\n").filter((line) => line.trim() !== ""),
-            (error: Error) => (problems.push(`logs: ${error.message}`), [] as string[]),
-        );
+        const logTail = !started
+            ? []
+            : await kubeGet(access, `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(name)}/log?${logQuery}`).then(
+                  (text: string) => text.split("\n").filter((line) => line.trim() !== ""),
+                  (error: Error) => (problems.push(`logs: ${error.message}`), [] as string[]),
+              );
         facts.push({
             name,
             version,
