@@ -19,13 +19,18 @@ export interface PodFacts {
     readonly container?: string;
     /** Warning events, newest last, e.g. `Unhealthy (x12): Startup probe failed: not ready: v2: workers UNLOADING`. */
     readonly events: readonly string[];
-    /** The last lines of the container's log (of its previous run when it restarted). */
+    /**
+     * From the end of the container's log (of its previous run when it restarted): the lines that
+     * tell why (errors, exceptions, tracebacks; each once), else the last lines.
+     */
     readonly logTail: readonly string[];
     /** Why a part could not be read. */
     readonly unreadable?: string;
 }
 
 const VERSION_LABEL = "app.kubernetes.io/version";
+/** Log lines read from the end of a failed container's log, and shown. */
+const LOG_LINES_READ = 300;
 const LOG_LINES = 15;
 
 /** The fields of a container status the report reads. */
@@ -91,17 +96,17 @@ export async function gatherPods(access: KubeAccess, spec: RolloutReportSpec): P
                 list.items
                     .filter((e) => e.type === "Warning")
                     .sort((a, b) => timeOf(a).localeCompare(timeOf(b)))
-                    .map((e) => `${e.reason}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ""}: ${oneLine(e.message)}`),
+                    .map((e) => `${e.reason}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ""}: ${eventText(e.message)}`),
             (error: Error) => (problems.push(`events: ${error.message}`), [] as string[]),
         );
         // A container that never started has no log.
         const started = Boolean(status?.state?.running ?? status?.state?.terminated ?? status?.lastState?.terminated);
         const previous = (status?.restartCount ?? 0) > 0;
-        const logQuery = `tailLines=${LOG_LINES}${previous ? "&previous=true" : ""}`;
+        const logQuery = `tailLines=${LOG_LINES_READ}${previous ? "&previous=true" : ""}`;
         const logTail = !started
             ? []
             : await kubeGet(access, `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(name)}/log?${logQuery}`).then(
-                  (text: string) => text.split("\n").filter((line) => line.trim() !== ""),
+                  (text: string) => whyLines(text.split("\n")),
                   (error: Error) => (problems.push(`logs: ${error.message}`), [] as string[]),
               );
         facts.push({
@@ -120,6 +125,46 @@ export async function gatherPods(access: KubeAccess, spec: RolloutReportSpec): P
 
 function timeOf(event: Event): string {
     return String(event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? "");
+}
+
+/**
+ * The lines of a log tail that tell why: the exceptions raised (`SomeError:
+ * message`, a worker's traceback ending as TorchServe logs it) first, then
+ * other lines naming an error or a failure, each once (the server retries a
+ * failing worker, repeating them), at most {@link LOG_LINES}, in log order;
+ * the plain last lines when none tells anything.
+ */
+export function whyLines(lines: readonly string[]): string[] {
+    const text = lines.filter((line) => line.trim() !== "");
+    // TorchServe's lines start with a timestamp and a level: the same message again is the same line.
+    const message = (line: string) => line.replace(/^\S+ \[[A-Z ]+\] /, "");
+    const lastIndex = new Map<string, number>();
+    text.forEach((line, i) => lastIndex.set(message(line), i));
+    const unique = [...lastIndex.values()];
+    const raised = unique.filter((i) => /\b\w*(Error|Exception)\b: \S/.test(message(text[i])));
+    const telling = unique.filter(
+        (i) => !raised.includes(i) && /error|exception|traceback|raise |failed/i.test(message(text[i])),
+    );
+    if (raised.length + telling.length === 0) {
+        return text.slice(-LOG_LINES);
+    }
+    const chosen = [...raised.slice(-LOG_LINES), ...telling.slice(-Math.max(0, LOG_LINES - raised.length))];
+    return chosen.sort((a, b) => a - b).map((i) => text[i]);
+}
+
+/** An event's message on one line; a probe's Python traceback shortened to its last line. */
+function eventText(message: unknown): string {
+    const text = String(message ?? "");
+    const traceback = text.indexOf("Traceback (most recent call last)");
+    if (traceback < 0) {
+        return oneLine(text);
+    }
+    const last = text
+        .slice(traceback)
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .pop();
+    return oneLine(`${text.slice(0, traceback)}${last ?? ""}`);
 }
 
 function oneLine(text: unknown): string {
@@ -207,7 +252,7 @@ export function formatRolloutReport(
             );
             pod.events.slice(-5).forEach((event) => lines.push(`  event ${event}`));
             if (pod.logTail.length > 0) {
-                lines.push("  last log lines:");
+                lines.push("  from its log:");
                 pod.logTail.forEach((line) => lines.push(`    ${line.length > 300 ? `${line.slice(0, 300)}…` : line}`));
             }
             if (pod.unreadable) {

@@ -13,7 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { RolloutReportSpec, parseRolloutReportArgs, rolloutReportCommand } from "../../../components/cli";
 import { loadKubeAccess } from "../../../components/cli/kubeApi";
-import { formatRolloutReport, gatherPods } from "../../../components/cli/rolloutReport";
+import { formatRolloutReport, gatherPods, whyLines } from "../../../components/cli/rolloutReport";
 import { tempDir } from "../../support/tempDir";
 
 const spec: RolloutReportSpec = {
@@ -161,7 +161,7 @@ describe("rollout report", () => {
             "running since 2026-11-30T10:01:00Z, not ready; restarted 1 time; last run ended Error (exit 137) at 2026-11-30T10:00:58Z",
         );
         assert.deepEqual(failed.events, ["Unhealthy (x14): Startup probe failed: not ready: v-bad: workers UNLOADING"]);
-        assert.deepEqual(failed.logTail, ["loading", "RuntimeError: v-bad cannot load its weights"]);
+        assert.deepEqual(failed.logTail, ["RuntimeError: v-bad cannot load its weights"], "the lines that tell why");
 
         const text = formatRolloutReport(spec, pods);
         assert.match(
@@ -238,5 +238,29 @@ describe("rollout report", () => {
         );
         assert.equal(loadKubeAccess({ content, context: "b" }).token, "from-plugin");
         assert.throws(() => loadKubeAccess({ content, context: "c" }), /no entry named "c"/);
+    });
+});
+
+describe("the lines of a failed container's log that tell why", () => {
+    it("keeps the exceptions raised first, each once, then other error lines, in log order", () => {
+        const retry = (n: number) => [
+            `2026-11-25T22:38:1${n},502 [INFO ] W-9000-demo_v-bad-stdout MODEL_LOG - Traceback (most recent call last):`,
+            `2026-11-25T22:38:1${n},503 [INFO ] W-9000-demo_v-bad-stdout MODEL_LOG -   File "bad_handler.py", line 6, in initialize`,
+            `2026-11-25T22:38:1${n},504 [INFO ] W-9000-demo_v-bad-stdout MODEL_LOG - RuntimeError: v-bad: these weights do not fit`,
+            `2026-11-25T22:38:1${n},508 [DEBUG] W-9000-demo_v-bad org.pytorch.serve.wlm.WorkerThread - State change WORKER_ERROR -> WORKER_STOPPED`,
+            `2026-11-25T22:38:1${n},516 [INFO ] W-9000-demo_v-bad-stdout MODEL_LOG - RuntimeError: 500 - Unknown exception`,
+            `2026-11-25T22:38:1${n},524 [INFO ] epollEventLoopGroup-3-1 ACCESS_LOG - /127.0.0.1:46478 "GET /models/demo/all HTTP/1.1" 200 1`,
+        ];
+        const lines = whyLines([...retry(1), ...retry(2), ...Array.from({ length: 40 }, (_, i) => `noise ${i}`)]);
+        assert.deepEqual(
+            lines.map((line) => line.replace(/^\S+ \[[A-Z ]+\] \S+ \S+ - /, "")),
+            [
+                "Traceback (most recent call last):",
+                "RuntimeError: v-bad: these weights do not fit",
+                "State change WORKER_ERROR -> WORKER_STOPPED",
+                "RuntimeError: 500 - Unknown exception",
+            ],
+        );
+        assert.deepEqual(whyLines(["a", "", "b"]), ["a", "b"], "nothing telling: the last lines");
     });
 });
