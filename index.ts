@@ -1,22 +1,41 @@
 /**
- * The torchserve-stack program: reads this stack's typed config and the
- * release it recorded at its last successful deploy, and deploys one
- * TorchServeStack into the stack's namespace. A run that brings no model (a
- * pull request's preview, an `up` of an infrastructure change) keeps that
- * release; the deploy command (`npm run deploy`) brings one.
+ * The torchserve-stack program: reads this stack's typed config (and which
+ * keys are secrets) and what it recorded at its last successful deploy, and
+ * deploys one TorchServeStack into the stack's namespace. A run that brings no
+ * model (a pull request's preview, an `up` of an infrastructure change) keeps
+ * the recorded release; the deploy command (`npm run deploy`) brings one.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { TorchServeStack, readRecordedRelease } from "./components/torchServeStack";
+import { TorchServeStack, readRecordedState } from "./components/torchServeStack";
 import { DEFAULTS, parseStackConfig } from "./components/config";
 
+/**
+ * Whether a stack config key was set as a secret. The Node runtime exports this (it is how
+ * `Config.get` warns about secrets) but does not declare it in its typings; `allConfig()` itself
+ * returns plain values and so cannot tell.
+ */
+const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
+
 export = async () => {
-    const args = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
-    const recorded = await readRecordedRelease();
+    const project = pulumi.getProject();
+    const raw = pulumi.runtime.allConfig();
+    const args = parseStackConfig(raw, project, pulumi.getStack());
+    // `allConfig` gives plain values: the secret flag is per key, and only extraProperties may carry one.
+    const secretKeys = Object.keys(raw)
+        .filter((key) => key.startsWith(`${project}:`) && isConfigSecret(key))
+        .map((key) => key.slice(project.length + 1));
+    const appName = args.appName ?? DEFAULTS.appName;
+    const recorded = await readRecordedState(args.namespace, appName);
     const torchserve = new TorchServeStack(
-        args.appName ?? DEFAULTS.appName,
+        appName,
         args,
         {},
-        { recordedRelease: recorded.release, unreadableRelease: recorded.unreadable },
+        {
+            recordedRelease: recorded.release,
+            unreadableRelease: recorded.unreadable,
+            recordedVolumeName: recorded.volumeName,
+            secretKeys,
+        },
     );
     return {
         namespace: torchserve.namespace,
@@ -28,7 +47,9 @@ export = async () => {
         serviceName: torchserve.serviceName,
         internalServiceName: torchserve.internalServiceName,
         configMapName: torchserve.configMapName,
+        configSecretName: torchserve.configSecretName,
         claimName: torchserve.claimName,
+        modelStoreVolumeName: torchserve.modelStoreVolumeName,
         predictionUrl: torchserve.predictionUrl,
     };
 };

@@ -7,7 +7,7 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { archiveCommand, archiveSpec, rotateCommand, scriptPath } from "./cli";
+import { archiveCommand, archiveSpec, rolloutReportCommand, rotateCommand, scriptPath } from "./cli";
 import {
     ConfigValidationError,
     FileChecks,
@@ -18,12 +18,20 @@ import {
     resolveSettings,
 } from "./config";
 import {
+    buildAutoscaler,
     buildDeploymentSpec,
     buildModelStoreClaim,
     buildModelStoreVolume,
+    buildNetworkPolicy,
+    buildPodDisruptionBudget,
+    configObjectData,
+    configObjectKind,
+    deploymentAnnotations,
     inferenceService,
     internalService,
+    legacyVolumeName,
     objectNames,
+    rolloutOutcome,
     selectorLabels,
 } from "./kubernetes";
 import {
@@ -47,7 +55,7 @@ import {
     resolveFromProject,
     versionFromFingerprint,
 } from "./store";
-import { CONFIG_FILE_NAME, renderConfigProperties } from "./torchserve";
+import { renderConfigProperties } from "./torchserve";
 
 /**
  * What the component reads besides its args: the machine that runs the
@@ -65,7 +73,7 @@ export interface TorchServeStackHost {
     readonly projectDir?: string;
     /**
      * The release this stack recorded at its last successful deploy (index.ts reads it from the stack's
-     * outputs with {@link readRecordedRelease}); undefined when nothing is deployed yet. A run that brings no
+     * outputs with {@link readRecordedState}); undefined when nothing is deployed yet. A run that brings no
      * model keeps it as it is; a run that brings one plans from its history.
      */
     readonly recordedRelease?: Release;
@@ -76,11 +84,23 @@ export interface TorchServeStackHost {
     readonly unreadableRelease?: string;
     /** The stack's identity in the store's owner record. Default `<organization>/<project>/<stack>`. */
     readonly stackId?: string;
+    /**
+     * Stack config keys set as secrets (`pulumi config set --secret`); index.ts reads them with
+     * `pulumi.runtime.isConfigSecret`. Only `extraProperties` may be one: config.properties then goes
+     * into a Secret whose data is secret in the state too.
+     */
+    readonly secretKeys?: readonly string[];
+    /**
+     * The hostPath volume's name as this stack recorded it (its `modelStoreVolumeName` output), or
+     * undefined for a new stack; see {@link readRecordedState}.
+     */
+    readonly recordedVolumeName?: string;
 }
 
 /** The model-store claim the pods mount, and what must exist before anything uses it. */
 interface ModelStoreClaim {
     readonly claimName: pulumi.Output<string>;
+    readonly volumeName: pulumi.Output<string>;
     readonly dependsOn: pulumi.Resource[];
 }
 
@@ -89,27 +109,55 @@ export function currentStackId(): string {
     return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 }
 
+/** What a stack recorded in its outputs at its last successful deploy, as the program needs it. */
+export interface RecordedState {
+    readonly release?: Release;
+    /** Why a recorded release could not be read (see {@link TorchServeStackHost.unreadableRelease}). */
+    readonly unreadable?: string;
+    /** See {@link TorchServeStackHost.recordedVolumeName}. */
+    readonly volumeName?: string;
+}
+
 /**
- * The release this stack recorded at its last successful deploy, read from its
- * own outputs in the state backend (a pull request's runner has the state,
- * not the model files): none for a new stack; `unreadable` says why a record
- * that is there cannot be used (never guessed at: a guess could roll back).
+ * What this stack recorded at its last successful deploy, read from its own
+ * outputs in the state backend (a pull request's runner has the state, not
+ * the model files):
+ * - the release; undefined for a new stack; `unreadable` says why a record
+ *   that is there cannot be used (never guessed at: a guess could roll back);
+ * - the hostPath volume's name: its `modelStoreVolumeName` output, or, for a
+ *   stack deployed by a program that did not record it (it has outputs, not
+ *   that one), the name that program gave every volume
+ *   (`<namespace>-<appName>-model-store`, kept since renaming replaces the
+ *   volume); undefined for a new stack, which gets the collision-proof name.
  */
-export async function readRecordedRelease(): Promise<{ readonly release?: Release; readonly unreadable?: string }> {
+export async function readRecordedState(namespace: string, appName: string): Promise<RecordedState> {
     const self = new pulumi.StackReference(currentStackId());
     const value = (await self.getOutputDetails("release")).value;
+    let release: Release | undefined;
+    let unreadable: string | undefined;
     try {
-        return { release: parseRelease(value) };
+        release = parseRelease(value);
     } catch (error) {
-        return { unreadable: (error as Error).message };
+        unreadable = (error as Error).message;
     }
+    const recordedVolume = (await self.getOutputDetails("modelStoreVolumeName")).value;
+    const deployedBefore = (await self.getOutputDetails("namespace")).value !== undefined;
+    const volumeName =
+        typeof recordedVolume === "string" && recordedVolume !== ""
+            ? recordedVolume
+            : deployedBefore
+              ? legacyVolumeName({ namespace, appName })
+              : undefined;
+    return { release, unreadable, volumeName };
 }
 
 /**
  * TorchServe on Kubernetes with a rolling update per model version: the
  * model-store claim, `config.properties` in an immutable auto-named
- * ConfigMap, the archive step, the Deployment, the rotation step and the
- * Services, all children of this component.
+ * ConfigMap (a Secret when it holds secrets), the archive step, the
+ * Deployment (and the report of its rollout when that fails), the rotation
+ * step, the Services, the NetworkPolicy, the PodDisruptionBudget and the
+ * optional autoscaler, all children of this component.
  */
 export class TorchServeStack extends pulumi.ComponentResource {
     /** The validated settings (defaults applied). */
@@ -122,13 +170,18 @@ export class TorchServeStack extends pulumi.ComponentResource {
     public readonly fingerprint: string;
     /** Versions the server loads, the deployed (default) one first. */
     public readonly loadedVersions: readonly string[];
-    /** The rendered config.properties. */
+    /** The rendered config.properties (secret values included: never export it). */
     public readonly configProperties: string;
     /** The release to record: resolves only after the rollout and the rotation succeeded. */
     public readonly release: pulumi.Output<Release>;
     public readonly namespace: pulumi.Output<string>;
     public readonly claimName: pulumi.Output<string>;
+    /** The ConfigMap holding config.properties; "" when a Secret holds it. */
     public readonly configMapName: pulumi.Output<string>;
+    /** The Secret holding config.properties when it has secret values; "" otherwise. */
+    public readonly configSecretName: pulumi.Output<string>;
+    /** The hostPath PersistentVolume's name; "" without one. Recorded, so the name never changes. */
+    public readonly modelStoreVolumeName: pulumi.Output<string>;
     public readonly deploymentName: pulumi.Output<string>;
     public readonly serviceName: pulumi.Output<string>;
     public readonly internalServiceName: pulumi.Output<string>;
@@ -146,7 +199,7 @@ export class TorchServeStack extends pulumi.ComponentResource {
         const workDir = process.cwd();
         const projectDir = host.projectDir ?? findProjectDir(workDir);
         const files = host.files ?? { isFile: (file: string) => isRegularFile(resolveFromProject(projectDir, file)) };
-        const settings = resolveSettings(args, files);
+        const settings = resolveSettings(args, files, host.secretKeys);
         this.settings = settings;
         // The settings keep the paths as configured (errors and outputs quote them); the steps get them rebased.
         const model = rebaseModelPaths(settings.model, projectDir, workDir);
@@ -183,6 +236,7 @@ export class TorchServeStack extends pulumi.ComponentResource {
             modelName: model.name,
             versions: this.loadedVersions,
             server: settings.server,
+            exposeManagement: settings.service.exposeManagement,
         });
         const owner: StoreOwner = {
             stack: host.stackId ?? currentStackId(),
@@ -201,7 +255,7 @@ export class TorchServeStack extends pulumi.ComponentResource {
         const inNamespace = { parent: this, dependsOn: namespaceResource ? [namespaceResource] : [] };
         const labels = selectorLabels(settings.appName);
 
-        const store = this.modelStoreClaim(name, settings, namespace, inNamespace);
+        const store = this.modelStoreClaim(name, settings, namespace, inNamespace, host.recordedVolumeName);
 
         // A run that brings no model keeps both steps exactly as deployed: they do not run again,
         // and need no model files and no store.
@@ -225,28 +279,49 @@ export class TorchServeStack extends pulumi.ComponentResource {
             { parent: this, dependsOn: store.dependsOn },
         );
 
-        // After the archive step too: a failed archive leaves no new config behind.
-        const configMap = new k8s.core.v1.ConfigMap(
-            `${name}-config`,
-            {
-                metadata: { namespace, labels },
-                immutable: true,
-                data: { [CONFIG_FILE_NAME]: this.configProperties },
-            },
-            { ...inNamespace, dependsOn: [archive, ...inNamespace.dependsOn] },
-        );
+        // After the archive step too: a failed archive leaves no new config behind. A stack whose
+        // config.properties holds no secret keeps its ConfigMap (same name, same inputs).
+        const configKind = configObjectKind(settings);
+        const afterArchive = { ...inNamespace, dependsOn: [archive, ...inNamespace.dependsOn] };
+        const configObject =
+            configKind === "Secret"
+                ? new k8s.core.v1.Secret(
+                      `${name}-config-secret`,
+                      {
+                          metadata: { namespace, labels },
+                          immutable: true,
+                          type: "Opaque",
+                          stringData: pulumi.secret(configObjectData(this.configProperties)),
+                      },
+                      afterArchive,
+                  )
+                : new k8s.core.v1.ConfigMap(
+                      `${name}-config`,
+                      {
+                          metadata: { namespace, labels },
+                          immutable: true,
+                          data: configObjectData(this.configProperties),
+                      },
+                      afterArchive,
+                  );
 
         const rolloutTimeout = `${settings.server.rolloutTimeoutMinutes}m`;
         const deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             {
-                metadata: { name: objectNames(settings).deployment, namespace, labels },
+                metadata: {
+                    name: objectNames(settings).deployment,
+                    namespace,
+                    labels,
+                    annotations: deploymentAnnotations(),
+                },
                 spec: buildDeploymentSpec({
                     settings,
                     version: this.version,
                     served: this.loadedVersions,
+                    servedBytes: plan.served.map((v) => v.bytes),
                     storeSubdir: plan.storeSubdir,
-                    configMapName: configMap.metadata.name,
+                    config: { kind: configKind, name: configObject.metadata.name },
                     claimName: store.claimName,
                 }),
             },
@@ -254,8 +329,11 @@ export class TorchServeStack extends pulumi.ComponentResource {
                 parent: this,
                 dependsOn: [archive, ...inNamespace.dependsOn],
                 customTimeouts: { create: rolloutTimeout, update: rolloutTimeout },
+                // The autoscaler owns the replica count while it runs; `replicas` is only the first one.
+                ...(settings.availability.autoscale ? { ignoreChanges: ["spec.replicas"] } : {}),
             },
         );
+        const afterRollout = this.rolloutGate(name, settings, deployment, host.recordedRelease?.version ?? "", workDir);
 
         const rotateInputs: StepInputs = plan.recordedSteps?.rotate ?? {
             create: rotateCommand(scriptPath(workDir, "rotate"), {
@@ -270,7 +348,7 @@ export class TorchServeStack extends pulumi.ComponentResource {
         const rotate = new command.local.Command(
             `${name}-rotate`,
             { create: rotateInputs.create, triggers: [...rotateInputs.triggers] },
-            { parent: this, dependsOn: [deployment] },
+            { parent: this, dependsOn: afterRollout },
         );
         const release: Release = {
             schema: RELEASE_SCHEMA,
@@ -304,9 +382,13 @@ export class TorchServeStack extends pulumi.ComponentResource {
             inNamespace,
         );
 
+        this.policies(name, settings, namespace, labels, inNamespace);
+
         this.namespace = namespace;
         this.claimName = store.claimName;
-        this.configMapName = configMap.metadata.name;
+        this.modelStoreVolumeName = store.volumeName;
+        this.configMapName = configKind === "ConfigMap" ? configObject.metadata.name : pulumi.output("");
+        this.configSecretName = configKind === "Secret" ? configObject.metadata.name : pulumi.output("");
         this.deploymentName = deployment.metadata.name;
         this.serviceName = service.metadata.name;
         this.internalServiceName = internalServiceResource.metadata.name;
@@ -320,12 +402,99 @@ export class TorchServeStack extends pulumi.ComponentResource {
             loadedVersions: this.loadedVersions,
             namespace: this.namespace,
             claimName: this.claimName,
+            modelStoreVolumeName: this.modelStoreVolumeName,
             configMapName: this.configMapName,
+            configSecretName: this.configSecretName,
             deploymentName: this.deploymentName,
             serviceName: this.serviceName,
             internalServiceName: this.internalServiceName,
             predictionUrl: this.predictionUrl,
         });
+    }
+
+    /**
+     * What must have happened before the rotation step runs: the Deployment
+     * rolled out. When its controller gave up on the new pods instead
+     * (ProgressDeadlineExceeded; the provider waits for either, see
+     * kubernetes/rollout.ts), the rollout report runs: it says which pods
+     * failed and why, and that the previous version still serves, and fails
+     * the run, so the rotation does not run and no release is recorded. Never
+     * in a preview, where nothing rolls out.
+     */
+    private rolloutGate(
+        name: string,
+        settings: Settings,
+        deployment: k8s.apps.v1.Deployment,
+        previous: string,
+        workDir: string,
+    ): pulumi.Output<pulumi.Resource[]> {
+        const kubernetesConfig = new pulumi.Config("kubernetes");
+        return pulumi.all([deployment.metadata, deployment.status]).apply(([metadata, status]) => {
+            const outcome = rolloutOutcome({ metadata, status } as Parameters<typeof rolloutOutcome>[0]);
+            if (pulumi.runtime.isDryRun() || outcome.state !== "failed") {
+                return [deployment];
+            }
+            const kubeconfig = kubernetesConfig.get("kubeconfig");
+            const report = new command.local.Command(
+                `${name}-rollout-report`,
+                {
+                    create: rolloutReportCommand(scriptPath(workDir, "rolloutReport"), {
+                        namespace: settings.namespace,
+                        app: settings.appName,
+                        model: settings.model.name,
+                        version: this.version,
+                        previous,
+                        stack: pulumi.getStack(),
+                        replicaSet: outcome.replicaSet,
+                        startupSeconds: settings.server.startupTimeoutSeconds,
+                        marginSeconds: settings.server.podStartMarginSeconds,
+                        context: kubernetesConfig.get("context"),
+                    }),
+                    // The provider's own kubeconfig, when the stack sets one (it may be secret).
+                    ...(kubeconfig ? { environment: pulumi.secret({ TS_STACK_KUBECONFIG: kubeconfig }) } : {}),
+                },
+                { parent: this, dependsOn: [deployment] },
+            );
+            return [deployment, report];
+        });
+    }
+
+    /**
+     * Who may reach the pods (NetworkPolicy), how many may be drained at once
+     * (PodDisruptionBudget) and the optional autoscaler: each only when its
+     * setting asks for it.
+     */
+    private policies(
+        name: string,
+        settings: Settings,
+        namespace: pulumi.Output<string>,
+        labels: Record<string, string>,
+        inNamespace: { parent: pulumi.Resource; dependsOn: pulumi.Resource[] },
+    ): void {
+        const networkPolicy = buildNetworkPolicy(settings);
+        if (networkPolicy) {
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-network-policy`,
+                { metadata: { name: networkPolicy.name, namespace, labels }, spec: networkPolicy.spec },
+                inNamespace,
+            );
+        }
+        const budget = buildPodDisruptionBudget(settings);
+        if (budget) {
+            new k8s.policy.v1.PodDisruptionBudget(
+                `${name}-disruption-budget`,
+                { metadata: { name: budget.name, namespace, labels }, spec: budget.spec },
+                inNamespace,
+            );
+        }
+        const autoscaler = buildAutoscaler(settings);
+        if (autoscaler) {
+            new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                `${name}-autoscaler`,
+                { metadata: { name: autoscaler.name, namespace, labels }, spec: autoscaler.spec },
+                inNamespace,
+            );
+        }
     }
 
     /**
@@ -337,14 +506,15 @@ export class TorchServeStack extends pulumi.ComponentResource {
         settings: Settings,
         namespace: pulumi.Output<string>,
         inNamespace: { parent: pulumi.Resource; dependsOn: pulumi.Resource[] },
+        recordedVolumeName: string | undefined,
     ): ModelStoreClaim {
         const store = settings.store;
         if (store.existingClaimName) {
-            return { claimName: pulumi.output(store.existingClaimName), dependsOn: [] };
+            return { claimName: pulumi.output(store.existingClaimName), volumeName: pulumi.output(""), dependsOn: [] };
         }
         const keep = { protect: store.protect, retainOnDelete: true };
         const labels = selectorLabels(settings.appName);
-        const volumeParts = buildModelStoreVolume(settings);
+        const volumeParts = buildModelStoreVolume(settings, recordedVolumeName);
         const volume = volumeParts
             ? new k8s.core.v1.PersistentVolume(
                   `${name}-model-store-volume`,
@@ -364,7 +534,11 @@ export class TorchServeStack extends pulumi.ComponentResource {
             },
             { ...inNamespace, ...keep, dependsOn: [...inNamespace.dependsOn, ...(volume ? [volume] : [])] },
         );
-        return { claimName: claim.metadata.name, dependsOn: volume ? [claim, volume] : [claim] };
+        return {
+            claimName: claim.metadata.name,
+            volumeName: volume ? volume.metadata.name : pulumi.output(""),
+            dependsOn: volume ? [claim, volume] : [claim],
+        };
     }
 }
 

@@ -1,7 +1,8 @@
 /**
- * Command lines of the archive and rotation steps, and their parsing back in
- * the step scripts. Pure, so a preview shows exactly what `pulumi up` will run,
- * and a test can check that what the program writes is what a step reads.
+ * Command lines of the archive and rotation steps (and of the report of a
+ * failed rollout), and their parsing back in the step scripts. Pure, so a
+ * preview shows exactly what `pulumi up` will run, and a test can check that
+ * what the program writes is what a step reads.
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -41,6 +42,24 @@ export interface RotateSpec {
     readonly model: string;
     /** Versions that stay in the stack's part, the deployed one first; other archives of the model move to backup/. */
     readonly keep: readonly string[];
+}
+
+/** What the report of a failed rollout needs (what `cli/rolloutReport.ts` receives). */
+export interface RolloutReportSpec {
+    readonly namespace: string;
+    readonly app: string;
+    readonly model: string;
+    /** The version whose rollout failed. */
+    readonly version: string;
+    /** The version deployed before (still serving), "" when none was. */
+    readonly previous: string;
+    readonly stack: string;
+    /** The ReplicaSet the controller gave up on. */
+    readonly replicaSet: string;
+    readonly startupSeconds: number;
+    readonly marginSeconds: number;
+    /** The kubeconfig context the Kubernetes provider uses (`kubernetes:context`), if set. */
+    readonly context?: string;
 }
 
 /** The archive spec of a planned release. */
@@ -92,7 +111,7 @@ export function archiverArgv(model: string, version: string, build: ArchiveBuild
  * A step script's path relative to `workDir`, the directory the commands run in, so state does
  * not depend on where the repo is checked out.
  */
-export function scriptPath(workDir: string, script: "archive" | "rotate"): string {
+export function scriptPath(workDir: string, script: "archive" | "rotate" | "rolloutReport"): string {
     return path.relative(workDir, path.join(__dirname, `${script}.js`)) || `${script}.js`;
 }
 
@@ -122,6 +141,58 @@ export function rotateCommand(script: string, spec: RotateSpec): string {
     const words = ["node", script, "--store", spec.store, "--subdir", spec.subdir, ...ownerWords(spec.owner)];
     words.push("--model", spec.model, "--keep", spec.keep.join(","));
     return words.map(shellQuote).join(" ");
+}
+
+/** The rollout report's shell command. */
+export function rolloutReportCommand(script: string, spec: RolloutReportSpec): string {
+    const words = ["node", script, "--namespace", spec.namespace, "--app", spec.app, "--model", spec.model];
+    words.push("--version", spec.version, "--previous", spec.previous || "-", "--stack", spec.stack);
+    words.push("--replica-set", spec.replicaSet || "-", "--startup-seconds", String(spec.startupSeconds));
+    words.push("--margin-seconds", String(spec.marginSeconds));
+    if (spec.context) {
+        words.push("--context", spec.context);
+    }
+    return words.map(shellQuote).join(" ");
+}
+
+/** The rollout report's arguments back into its spec (the inverse of {@link rolloutReportCommand}). */
+export function parseRolloutReportArgs(argv: readonly string[]): RolloutReportSpec {
+    const { values } = parseArgs({
+        args: [...argv],
+        options: {
+            namespace: { type: "string" },
+            app: { type: "string" },
+            model: { type: "string" },
+            version: { type: "string" },
+            previous: { type: "string" },
+            stack: { type: "string" },
+            "replica-set": { type: "string" },
+            "startup-seconds": { type: "string" },
+            "margin-seconds": { type: "string" },
+            context: { type: "string" },
+        },
+        strict: true,
+    });
+    const need = (name: keyof typeof values): string => {
+        const value = values[name];
+        if (typeof value !== "string" || value === "") {
+            throw new Error(`missing --${name}`);
+        }
+        return value;
+    };
+    const dash = (value: string) => (value === "-" ? "" : value);
+    return {
+        namespace: need("namespace"),
+        app: need("app"),
+        model: need("model"),
+        version: need("version"),
+        previous: dash(need("previous")),
+        stack: need("stack"),
+        replicaSet: dash(need("replica-set")),
+        startupSeconds: Number(need("startup-seconds")),
+        marginSeconds: Number(need("margin-seconds")),
+        context: values.context,
+    };
 }
 
 const OWNER_OPTIONS = {

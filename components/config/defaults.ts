@@ -46,12 +46,23 @@ export const DEFAULTS = {
     enableModelApi: false,
     metricsMode: "prometheus",
     extraProperties: {},
+    allowUnsafeExtraProperties: false,
     startupTimeoutSeconds: 300,
+    podStartMarginSeconds: 120,
     rolloutTimeoutMinutes: 10,
-    // Service
+    readOnlyRootFilesystem: true,
+    ephemeralStorageBase: "1Gi",
+    spreadReplicas: "preferred",
+    podDisruptionBudget: true,
+    autoscaleMaxReplicas: 0,
+    autoscaleCpuPercent: 70,
+    // Service and network
     serviceType: "ClusterIP",
     exposeManagement: false,
     exposeMetrics: false,
+    networkPolicy: true,
+    inferenceFromNamespaces: [],
+    metricsScraperNamespace: "monitoring",
 } as const satisfies { readonly [K in keyof TorchServeStackArgs]?: TorchServeStackArgs[K] };
 
 /** `image` when unset: the CPU image, or the GPU image when the pod gets GPUs. */

@@ -2,7 +2,8 @@
  * The `extraProperties` stack config key: more entries for TorchServe's
  * `config.properties`. The keys TorchServe 0.12 reads (ConfigManager.java) are
  * split into those this program renders itself (refused here, with the stack
- * config key to set instead) and those a user may add.
+ * config key to set instead) and those a user may add; of those, the ones
+ * that undo the hardening need an explicit opt-in.
  */
 import { ProblemList, didYouMean, setPathCommand } from "./errors";
 import { closestMatch } from "./validators";
@@ -87,10 +88,37 @@ export const EXTRA_PROPERTY_KEYS: readonly string[] = [
 ];
 
 /**
- * Adds a problem for every entry that is not a TorchServe key a user may set,
- * or whose value the two config.properties parsers would read differently.
+ * Keys a user may set that undo the hardening, each with why, and the values
+ * that are safe anyway (if any). Accepted only with `allowUnsafeExtraProperties`.
  */
-export function validateExtraProperties(extra: Readonly<Record<string, string>>, problems: ProblemList): void {
+export const UNSAFE_PROPERTY_KEYS: Readonly<Record<string, { readonly why: string; readonly safe?: RegExp }>> = {
+    enable_envvars_config: {
+        why: "lets TS_* environment variables override the rendered config.properties (model API, addresses, auth)",
+        safe: /^false$/i,
+    },
+    system_metrics_cmd: { why: "makes the server run a command of your choice, periodically, in every pod" },
+    cpu_launcher_args: { why: "passes arbitrary arguments to the command line that starts every worker" },
+    allowed_urls: { why: "sets where the server may load model archives from (over the network too)" },
+    use_env_allowed_urls: {
+        why: "takes allowed_urls from an environment variable instead of the file",
+        safe: /^false$/i,
+    },
+    grpc_management_address: {
+        why: "binds the gRPC management API (set default version, scale workers) beyond the pod's loopback",
+        safe: /^(127\.0\.0\.1|localhost)$/,
+    },
+};
+
+/**
+ * Adds a problem for every entry that is not a TorchServe key a user may set,
+ * whose value the two config.properties parsers would read differently, or
+ * that undoes the hardening without `allowUnsafeExtraProperties`.
+ */
+export function validateExtraProperties(
+    extra: Readonly<Record<string, string>>,
+    problems: ProblemList,
+    allowUnsafe = false,
+): void {
     if (typeof extra !== "object" || extra === null || Array.isArray(extra)) {
         problems.add({
             key: "extraProperties",
@@ -154,6 +182,17 @@ export function validateExtraProperties(extra: Readonly<Record<string, string>>,
                 problem:
                     "contains $$, which TorchServe expands from environment variables and fails to start on when unset",
                 fix: fixFor("VALUE"),
+            });
+        }
+        const unsafe = Object.hasOwn(UNSAFE_PROPERTY_KEYS, name) ? UNSAFE_PROPERTY_KEYS[name] : undefined;
+        if (unsafe && !allowUnsafe && !unsafe.safe?.test(text)) {
+            problems.add({
+                key,
+                value,
+                problem: `${name} ${unsafe.why}, which undoes the stack's hardening`,
+                fix:
+                    `remove it (pulumi config rm --path '${key}'), or accept it explicitly: ` +
+                    "pulumi config set allowUnsafeExtraProperties true",
             });
         }
     }

@@ -3,6 +3,7 @@
  * parsing of the raw config map, validated settings by area (model, store,
  * server, service), validators and errors. Imports nothing from the other groups.
  */
+export * from "./availabilitySettings";
 export * from "./defaults";
 export * from "./errors";
 export * from "./extraProperties";

@@ -31,8 +31,13 @@ export interface ServerSettings {
     readonly enableModelApi: boolean;
     readonly metricsMode: MetricsMode;
     readonly extraProperties: Readonly<Record<string, string>>;
+    readonly allowUnsafeExtraProperties: boolean;
     readonly startupTimeoutSeconds: number;
+    readonly podStartMarginSeconds: number;
     readonly rolloutTimeoutMinutes: number;
+    readonly readOnlyRootFilesystem: boolean;
+    /** Ephemeral storage besides the unpacked archives, and the limit when set (else twice the request). */
+    readonly ephemeralStorage: { readonly base: string; readonly limit?: string };
 }
 
 /** Validates the server keys, area by area, in the order their problems are reported. */
@@ -46,7 +51,10 @@ export function resolveServer(args: TorchServeStackArgs, problems: ProblemList):
 }
 
 type RolloutSettings = Pick<ServerSettings, "image" | "gpus" | "replicas" | "maxSurge" | "maxUnavailable">;
-type ResourceSettings = Pick<ServerSettings, "cpuRequest" | "cpuLimit" | "memoryRequest" | "memoryLimit">;
+type ResourceSettings = Pick<
+    ServerSettings,
+    "cpuRequest" | "cpuLimit" | "memoryRequest" | "memoryLimit" | "ephemeralStorage" | "readOnlyRootFilesystem"
+>;
 type ServerFlags = Omit<ServerSettings, keyof RolloutSettings | keyof ResourceSettings | "ports" | "workers">;
 
 /** Image, GPUs, replicas and the RollingUpdate bounds. */
@@ -109,7 +117,11 @@ function resolveRollout(args: TorchServeStackArgs, problems: ProblemList): Rollo
     return { image, gpus, replicas, maxSurge, maxUnavailable };
 }
 
-/** CPU and memory requests and limits: positive quantities, each request within its limit. */
+/**
+ * CPU and memory requests and limits: positive quantities, each request within its limit; the
+ * ephemeral storage besides the archives (the request grows with them, so the limit is checked
+ * against this part only); the root filesystem.
+ */
 function resolveResources(args: TorchServeStackArgs, problems: ProblemList): ResourceSettings {
     const resources = {
         cpuRequest: args.cpuRequest ?? DEFAULTS.cpuRequest,
@@ -142,7 +154,38 @@ function resolveResources(args: TorchServeStackArgs, problems: ProblemList): Res
             });
         }
     }
-    return resources;
+    const base = args.ephemeralStorageBase ?? DEFAULTS.ephemeralStorageBase;
+    if (!isQuantity(base) || quantityValue(base) <= 0) {
+        problems.add({
+            key: "ephemeralStorageBase",
+            value: base,
+            problem: "is not a positive Kubernetes quantity",
+            fix: set("ephemeralStorageBase", DEFAULTS.ephemeralStorageBase),
+        });
+    }
+    const limit = args.ephemeralStorageLimit;
+    if (limit !== undefined && (!isQuantity(limit) || quantityValue(limit) <= 0)) {
+        problems.add({
+            key: "ephemeralStorageLimit",
+            value: limit,
+            problem: "is not a positive Kubernetes quantity",
+            fix: set("ephemeralStorageLimit", "20Gi"),
+        });
+    } else if (limit !== undefined && isQuantity(base) && quantityValue(limit) < quantityValue(base)) {
+        problems.add({
+            key: "ephemeralStorageLimit",
+            value: limit,
+            problem: `is smaller than ephemeralStorageBase (${base}), before any archive is counted`,
+            fix:
+                "pulumi config rm ephemeralStorageLimit (twice the request), or " +
+                set("ephemeralStorageLimit", "20Gi"),
+        });
+    }
+    return {
+        ...resources,
+        ephemeralStorage: { base, ...(limit !== undefined ? { limit } : {}) },
+        readOnlyRootFilesystem: args.readOnlyRootFilesystem ?? DEFAULTS.readOnlyRootFilesystem,
+    };
 }
 
 const PORT_KEYS = { inference: "inferencePort", management: "managementPort", metrics: "metricsPort" } as const;
@@ -247,6 +290,15 @@ function resolveServerFlags(args: TorchServeStackArgs, problems: ProblemList): S
             fix: set("startupTimeoutSeconds", String(DEFAULTS.startupTimeoutSeconds)),
         });
     }
+    const podStartMarginSeconds = args.podStartMarginSeconds ?? DEFAULTS.podStartMarginSeconds;
+    if (!isIntInRange(podStartMarginSeconds, 0, 3600)) {
+        problems.add({
+            key: "podStartMarginSeconds",
+            value: podStartMarginSeconds,
+            problem: "must be a whole number of seconds from 0 to 3600",
+            fix: set("podStartMarginSeconds", String(DEFAULTS.podStartMarginSeconds)),
+        });
+    }
     const rolloutTimeoutMinutes = args.rolloutTimeoutMinutes ?? DEFAULTS.rolloutTimeoutMinutes;
     if (!isIntInRange(rolloutTimeoutMinutes, 1, 240)) {
         problems.add({
@@ -257,7 +309,8 @@ function resolveServerFlags(args: TorchServeStackArgs, problems: ProblemList): S
         });
     }
     const extraProperties = args.extraProperties ?? DEFAULTS.extraProperties;
-    validateExtraProperties(extraProperties, problems);
+    const allowUnsafeExtraProperties = args.allowUnsafeExtraProperties ?? DEFAULTS.allowUnsafeExtraProperties;
+    validateExtraProperties(extraProperties, problems, allowUnsafeExtraProperties);
     return {
         jobQueueSize,
         installPyDepPerModel: args.installPyDepPerModel ?? defaultInstallPyDepPerModel(args.requirementsFile),
@@ -265,7 +318,9 @@ function resolveServerFlags(args: TorchServeStackArgs, problems: ProblemList): S
         enableModelApi: args.enableModelApi ?? DEFAULTS.enableModelApi,
         metricsMode,
         extraProperties,
+        allowUnsafeExtraProperties,
         startupTimeoutSeconds,
+        podStartMarginSeconds,
         rolloutTimeoutMinutes,
     };
 }

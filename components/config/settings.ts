@@ -3,6 +3,7 @@
  * by area (model, store, server, service), with every default applied. Every
  * problem is reported at once, at preview time, before anything is deployed.
  */
+import { AvailabilitySettings, resolveAvailability } from "./availabilitySettings";
 import { DEFAULTS } from "./defaults";
 import { ProblemList, setCommand as set } from "./errors";
 import { FileChecks, ModelSettings, resolveModel } from "./modelSettings";
@@ -21,14 +22,37 @@ export interface Settings {
     readonly store: StoreSettings;
     readonly server: ServerSettings;
     readonly service: ServiceSettings;
+    readonly availability: AvailabilitySettings;
+    /**
+     * config.properties holds a value set as a secret (`pulumi config set --secret`): it goes into a
+     * Secret, not a ConfigMap, and stays secret in the state.
+     */
+    readonly secretConfig: boolean;
 }
+
+/** The one key whose value may be a secret: only it reaches nothing but config.properties. */
+export const SECRET_CAPABLE_KEYS: readonly string[] = ["extraProperties"];
 
 /**
  * Applies defaults to `args` and validates all of them, reporting every
- * problem at once. Throws {@link ConfigValidationError}; never touches the cluster.
+ * problem at once. `secretKeys` are the stack config keys set as secrets.
+ * Throws {@link ConfigValidationError}; never touches the cluster.
  */
-export function resolveSettings(args: TorchServeStackArgs, files: FileChecks): Settings {
+export function resolveSettings(
+    args: TorchServeStackArgs,
+    files: FileChecks,
+    secretKeys: readonly string[] = [],
+): Settings {
     const problems = new ProblemList();
+    for (const key of secretKeys.filter((k) => !SECRET_CAPABLE_KEYS.includes(k))) {
+        problems.add({
+            key,
+            problem:
+                "is set as a secret, but its value ends up in plain text (object names, labels, the pod spec, " +
+                "command lines or stack outputs); only extraProperties entries can stay secret",
+            fix: `set it without --secret: pulumi config set ${key} VALUE`,
+        });
+    }
 
     const namespace = args.namespace;
     if (!isDnsLabel(namespace ?? "")) {
@@ -58,6 +82,8 @@ export function resolveSettings(args: TorchServeStackArgs, files: FileChecks): S
     const store = resolveStore(args, problems);
     const server = resolveServer(args, problems);
     const service = resolveService(args, problems);
+    const availability = resolveAvailability(args, server.replicas, problems);
+    checkExposure(server, service, availability, problems);
 
     problems.throwIfAny();
     return {
@@ -68,5 +94,42 @@ export function resolveSettings(args: TorchServeStackArgs, files: FileChecks): S
         store,
         server,
         service,
+        availability,
+        secretConfig: secretKeys.includes("extraProperties") && Object.keys(server.extraProperties).length > 0,
     };
+}
+
+/** Rules across areas: who can reach the management API, and what token authorization can do. */
+function checkExposure(
+    server: ServerSettings,
+    service: ServiceSettings,
+    availability: AvailabilitySettings,
+    problems: ProblemList,
+): void {
+    if (service.exposeManagement && service.type !== "ClusterIP" && !server.tokenAuth) {
+        problems.add({
+            key: "exposeManagement",
+            value: true,
+            problem:
+                `would put the management API (set the default version, scale workers to 0) on a ${service.type} ` +
+                "Service without token authorization, open to everyone who reaches it",
+            fix:
+                `${set("serviceType", "ClusterIP")}, or pulumi config rm exposeManagement, ` +
+                `or ${set("tokenAuth", "true")}`,
+        });
+    }
+    const pods = Math.max(server.replicas, availability.autoscale?.maxReplicas ?? 0);
+    if (server.tokenAuth && pods > 1) {
+        problems.add({
+            key: "tokenAuth",
+            value: true,
+            problem:
+                `with ${pods} pods: each pod generates its own keys (key_file.json, renewed every ` +
+                "token_expiration_min), so no client behind the Service holds a key every pod accepts",
+            fix:
+                "pulumi config rm tokenAuth and limit who reaches the pods with the NetworkPolicy " +
+                "(inferenceFromNamespaces) or an authenticating proxy in front; or run one pod: " +
+                `${set("replicas", "1")} (and no autoscaler)`,
+        });
+    }
 }

@@ -128,26 +128,75 @@ export interface TorchServeStackArgs {
      * Unset: true when `requirementsFile` is set ({@link defaultInstallPyDepPerModel}).
      */
     readonly installPyDepPerModel?: boolean;
-    /** Keep TorchServe token authorization on (then probes use TCP checks). */
+    /**
+     * Keep TorchServe token authorization on (then liveness uses a TCP check). Each pod generates its
+     * own keys, so it is refused with more than one replica (or an autoscaler that adds them).
+     */
     readonly tokenAuth?: boolean;
     /** Enable the model register/unregister API. Off by default (ShellTorch, CVE-2023-43654). */
     readonly enableModelApi?: boolean;
     /** `metrics_mode`: `prometheus` or `log`. */
     readonly metricsMode?: MetricsMode;
-    /** More `config.properties` entries; managed keys are refused with the key to use instead. */
+    /**
+     * More `config.properties` entries; managed keys are refused with the key to use instead. May be
+     * set as a secret (`pulumi config set --secret --path 'extraProperties.keystore_pass' ...`): the
+     * rendered file then goes into a Secret instead of the ConfigMap.
+     */
     readonly extraProperties?: Readonly<Record<string, string>>;
+    /**
+     * Accept the `extraProperties` keys that undo the hardening (commands run by the server, URLs it
+     * loads models from, environment variables overriding the file, a non-loopback gRPC management
+     * address). Off: they are refused.
+     */
+    readonly allowUnsafeExtraProperties?: boolean;
     /** Time a pod may take from start to healthy before it is restarted. */
     readonly startupTimeoutSeconds?: number;
-    /** How long `pulumi up` waits for a rollout. */
+    /**
+     * Time a new pod may take to be scheduled and start its container (image pull) before its startup
+     * budget begins. The Deployment's `progressDeadlineSeconds` is `startupTimeoutSeconds` plus this:
+     * a rollout whose new pods are not ready by then fails.
+     */
+    readonly podStartMarginSeconds?: number;
+    /** How long `pulumi up` waits for a rollout in all (every pod of it). */
     readonly rolloutTimeoutMinutes?: number;
+    /** Make the root filesystem of the container read-only; TorchServe writes only to emptyDir volumes. */
+    readonly readOnlyRootFilesystem?: boolean;
+    /**
+     * Ephemeral storage each pod requests besides its unpacked archives (logs, pid and key files,
+     * installed requirements). Request = this + the sizes of the archives the pod loads.
+     */
+    readonly ephemeralStorageBase?: string;
+    /** Ephemeral-storage limit of each pod. Unset: twice the request. */
+    readonly ephemeralStorageLimit?: string;
+    /** Spread replicas over nodes: `preferred` (ScheduleAnyway), `required` (DoNotSchedule) or `off`. */
+    readonly spreadReplicas?: SpreadMode;
+    /** A PodDisruptionBudget, so node drains keep serving pods. */
+    readonly podDisruptionBudget?: boolean;
+    /** A HorizontalPodAutoscaler from `replicas` up to this many pods; 0: none. */
+    readonly autoscaleMaxReplicas?: number;
+    /** The autoscaler's target: average CPU use in percent of `cpuRequest`. */
+    readonly autoscaleCpuPercent?: number;
 
     // ---- Service -----------------------------------------------------------
     /** Type of the inference Service: `ClusterIP`, `NodePort` or `LoadBalancer`. */
     readonly serviceType?: ServiceType;
-    /** Also expose the management port on the inference Service. */
+    /**
+     * Bind the management API beyond the pod's loopback (where the probes call it) and put it on the
+     * inference and internal Services. On a NodePort or LoadBalancer Service only with `tokenAuth`.
+     */
     readonly exposeManagement?: boolean;
     /** Also expose the metrics port on the inference Service. */
     readonly exposeMetrics?: boolean;
+    /**
+     * A NetworkPolicy that admits only the inference port (from `inferenceFromNamespaces`, or from
+     * anywhere), the metrics port from `metricsScraperNamespace`, and the management port only with
+     * `exposeManagement`. Needs a network plugin that enforces NetworkPolicy.
+     */
+    readonly networkPolicy?: boolean;
+    /** Namespaces whose pods may call the inference port; empty: any source. */
+    readonly inferenceFromNamespaces?: readonly string[];
+    /** Namespace of the metrics scraper (Prometheus), the only one admitted to the metrics port. */
+    readonly metricsScraperNamespace?: string;
 }
 
 /** Archive formats that produce a single `.mar` file the model store can rotate. */
@@ -156,6 +205,9 @@ export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ["default", "zip-store"
 
 export type MetricsMode = "prometheus" | "log";
 export const METRICS_MODES: readonly MetricsMode[] = ["prometheus", "log"];
+
+export type SpreadMode = "preferred" | "required" | "off";
+export const SPREAD_MODES: readonly SpreadMode[] = ["preferred", "required", "off"];
 
 export type ServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
 export const SERVICE_TYPES: readonly ServiceType[] = ["ClusterIP", "NodePort", "LoadBalancer"];

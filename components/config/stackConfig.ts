@@ -61,11 +61,23 @@ export const CONFIG_KEYS: Readonly<Record<keyof TorchServeStackArgs, Kind>> = {
     enableModelApi: "boolean",
     metricsMode: "string",
     extraProperties: "stringMap",
+    allowUnsafeExtraProperties: "boolean",
     startupTimeoutSeconds: "integer",
+    podStartMarginSeconds: "integer",
     rolloutTimeoutMinutes: "integer",
+    readOnlyRootFilesystem: "boolean",
+    ephemeralStorageBase: "string",
+    ephemeralStorageLimit: "optionalString",
+    spreadReplicas: "string",
+    podDisruptionBudget: "boolean",
+    autoscaleMaxReplicas: "integer",
+    autoscaleCpuPercent: "integer",
     serviceType: "string",
     exposeManagement: "boolean",
     exposeMetrics: "boolean",
+    networkPolicy: "boolean",
+    inferenceFromNamespaces: "stringList",
+    metricsScraperNamespace: "string",
 };
 
 /**

@@ -7,6 +7,50 @@ import { isDnsSubdomain, isQuantity, quantityValue } from "./validators";
 
 const ACCESS_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"];
 
+/**
+ * Node directories a hostPath volume must not be, nor be inside: the node's
+ * system, its runtime state and the kubelet's and container runtimes' data.
+ * The pods mount the store read-only, but the archive step (on a single-node
+ * cluster, the same directory) writes and renames in it.
+ */
+const SYSTEM_TREES = [
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/usr",
+    "/var/lib/containerd",
+    "/var/lib/docker",
+    "/var/lib/etcd",
+    "/var/lib/kubelet",
+    "/var/log",
+    "/var/run",
+];
+/** Directories a hostPath volume must not be exactly (their subdirectories are fine). */
+const SHARED_ROOTS = ["/", "/home", "/mnt", "/opt", "/srv", "/tmp", "/var", "/var/lib", "/var/tmp"];
+
+/** Why `hostPath` is no place for a model store, or undefined when it is one. */
+export function systemPathProblem(hostPath: string): string | undefined {
+    const normal = path.posix.normalize(hostPath).replace(/(.)\/+$/, "$1");
+    const tree = SYSTEM_TREES.find((dir) => normal === dir || normal.startsWith(`${dir}/`));
+    if (tree) {
+        return `is ${normal === tree ? "" : "inside "}${tree}, a system directory of the node`;
+    }
+    if (SHARED_ROOTS.includes(normal)) {
+        return `is ${normal} itself, a directory the node shares with everything else`;
+    }
+    return undefined;
+}
+
 export interface StoreSettings {
     readonly existingClaimName?: string;
     readonly size: string;
@@ -60,6 +104,18 @@ export function resolveStore(args: TorchServeStackArgs, problems: ProblemList): 
             key: "modelStoreHostPath",
             value: args.modelStoreHostPath,
             problem: "must be an absolute path on the node",
+            fix: set("modelStoreHostPath", "/data/model-store"),
+        });
+    }
+    const systemProblem =
+        args.modelStoreHostPath !== undefined && path.posix.isAbsolute(args.modelStoreHostPath)
+            ? systemPathProblem(args.modelStoreHostPath)
+            : undefined;
+    if (systemProblem) {
+        problems.add({
+            key: "modelStoreHostPath",
+            value: args.modelStoreHostPath,
+            problem: `${systemProblem}; the store needs a directory of its own`,
             fix: set("modelStoreHostPath", "/data/model-store"),
         });
     }

@@ -8,11 +8,16 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../config";
-import { objectNames } from "./names";
+import { objectNames, volumeName } from "./names";
 
-/** The static hostPath volume's name and spec, or undefined when the claim is provisioned dynamically. */
+/**
+ * The static hostPath volume's name and spec, or undefined when the claim is
+ * provisioned dynamically. `recordedName`: the name the stack's volume has
+ * (see {@link volumeName}).
+ */
 export function buildModelStoreVolume(
     settings: Settings,
+    recordedName?: string,
 ): { readonly name: string; readonly spec: k8s.types.input.core.v1.PersistentVolumeSpec } | undefined {
     const store = settings.store;
     if (!store.hostPath) {
@@ -20,7 +25,7 @@ export function buildModelStoreVolume(
     }
     const names = objectNames(settings);
     return {
-        name: names.volume,
+        name: volumeName(settings, recordedName),
         spec: {
             capacity: { storage: store.size },
             accessModes: [...store.accessModes],

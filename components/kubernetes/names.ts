@@ -24,21 +24,39 @@ export function podLabels(appName: string, version: string): Record<string, stri
     };
 }
 
-/** The names of the stack's explicitly named objects (the ConfigMap is auto-named). */
+/** The names of the stack's explicitly named objects (the ConfigMap or Secret is auto-named). */
 export function objectNames(settings: Pick<Settings, "appName" | "namespace">): {
     readonly deployment: string;
     readonly service: string;
     readonly internalService: string;
     readonly claim: string;
-    readonly volume: string;
+    /** Also the PodDisruptionBudget, the NetworkPolicy and the autoscaler: one of each per stack. */
+    readonly policy: string;
 } {
-    const claim = `${settings.appName}-model-store`;
     return {
         deployment: settings.appName,
         service: settings.appName,
         internalService: `${settings.appName}-internal`,
-        claim,
-        // Cluster-scoped: the namespace in the name keeps stacks apart.
-        volume: `${settings.namespace}-${claim}`,
+        claim: `${settings.appName}-model-store`,
+        policy: settings.appName,
     };
+}
+
+/**
+ * The hostPath PersistentVolume's name (cluster-scoped, so it names the
+ * namespace too): `<namespace>.<appName>-model-store`. Neither part can hold
+ * a dot, so two stacks never get the same name. Stacks deployed before this
+ * name was used have `<namespace>-<appName>-model-store`
+ * ({@link legacyVolumeName}), which (`a-b`, `c`) and (`a`, `b-c`) share; they
+ * keep it, since renaming a volume replaces it (`recorded`: the name the stack
+ * recorded, see TorchServeStackHost).
+ */
+export function volumeName(settings: Pick<Settings, "appName" | "namespace">, recorded?: string): string {
+    const current = `${settings.namespace}.${settings.appName}-model-store`;
+    return recorded === legacyVolumeName(settings) ? recorded : current;
+}
+
+/** The volume name stacks deployed before {@link volumeName} have: ambiguous, kept only for them. */
+export function legacyVolumeName(settings: Pick<Settings, "appName" | "namespace">): string {
+    return `${settings.namespace}-${settings.appName}-model-store`;
 }

@@ -5,13 +5,49 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings } from "../config";
+import { Settings, quantityValue } from "../config";
 import { CONFIG_FILE_NAME, CONTAINER_CONFIG_DIR, CONTAINER_MODEL_STORE } from "../torchserve";
 import { PORT_NAMES, podLabels, selectorLabels } from "./names";
 import { buildProbes } from "./probes";
+import { progressDeadlineSeconds } from "./rollout";
 
 /** The image's `model-server` user and group. */
 export const MODEL_SERVER_UID = 1000;
+
+/**
+ * Where TorchServe writes, each an emptyDir (the root filesystem is read-only
+ * by default). The working directory holds `key_file.json` (token
+ * authorization) and `logs/`; TEMP (java.io.tmpdir, and Python's tempfile
+ * through TMPDIR) holds the pid file and every loaded archive, unpacked;
+ * /tmp holds the workers' sockets and the JVM's perf data.
+ */
+export const CONTAINER_WORK_DIR = "/home/model-server/work";
+export const CONTAINER_TEMP_DIR = "/home/model-server/tmp";
+export const CONTAINER_SYSTEM_TMP = "/tmp";
+
+const MIB = 2 ** 20;
+
+/**
+ * Ephemeral storage of a pod: every loaded archive is unpacked into the
+ * container's temp dir, so the request is `ephemeralStorageBase` (logs, pid
+ * and key files, installed requirements) plus the archives' input bytes
+ * (about their unpacked size), in whole MiB; the limit is
+ * `ephemeralStorageLimit` (never below the request), or twice the request.
+ * A version whose size is not recorded counts 0.
+ */
+export function ephemeralStorage(
+    settings: Settings,
+    servedBytes: readonly number[],
+): { request: string; limit: string } {
+    const base = quantityValue(settings.server.ephemeralStorage.base);
+    const request = Math.ceil((base + servedBytes.reduce((sum, bytes) => sum + bytes, 0)) / MIB);
+    const limit = settings.server.ephemeralStorage.limit;
+    return {
+        request: `${request}Mi`,
+        limit:
+            limit === undefined ? `${2 * request}Mi` : quantityValue(limit) >= request * MIB ? limit : `${request}Mi`,
+    };
+}
 
 /** The TorchServe command line: foreground (a dead server ends the container) and no config snapshots. */
 export function torchServeArgs(): string[] {
@@ -43,20 +79,27 @@ export interface DeploymentInput {
     readonly version: string;
     /** Every version the pods load, the deployed one first: readiness waits for all of them. */
     readonly served: readonly string[];
+    /** Input bytes of each served version's archive (0 when unknown): sizes the temp storage. */
+    readonly servedBytes?: readonly number[];
     /** The stack's part of the model store, mounted as the pod's model store. */
     readonly storeSubdir: string;
-    /** Auto-named ConfigMap holding config.properties (an Output in the program). */
-    readonly configMapName: pulumi.Input<string>;
+    /** The auto-named object holding config.properties (its name is an Output in the program). */
+    readonly config: { readonly kind: "ConfigMap" | "Secret"; readonly name: pulumi.Input<string> };
     readonly claimName: pulumi.Input<string>;
 }
 
-/** The Deployment spec: RollingUpdate within maxSurge/maxUnavailable, one TorchServe container. */
+/**
+ * The Deployment spec: RollingUpdate within maxSurge/maxUnavailable, one
+ * TorchServe container, and a progress deadline of one pod's start (see
+ * {@link progressDeadlineSeconds}).
+ */
 export function buildDeploymentSpec(input: DeploymentInput): k8s.types.input.apps.v1.DeploymentSpec {
     const { settings, version } = input;
     const server = settings.server;
     return {
         replicas: server.replicas,
         revisionHistoryLimit: 5,
+        progressDeadlineSeconds: progressDeadlineSeconds(settings),
         selector: { matchLabels: selectorLabels(settings.appName) },
         strategy: {
             type: "RollingUpdate",
@@ -73,13 +116,34 @@ export function buildDeploymentSpec(input: DeploymentInput): k8s.types.input.app
 export function buildPodSpec(input: DeploymentInput): k8s.types.input.core.v1.PodSpec {
     const { settings } = input;
     const server = settings.server;
-    const limits: Record<string, string> = { cpu: server.cpuLimit, memory: server.memoryLimit };
+    const storage = ephemeralStorage(settings, input.servedBytes ?? []);
+    const limits: Record<string, string> = {
+        cpu: server.cpuLimit,
+        memory: server.memoryLimit,
+        "ephemeral-storage": storage.limit,
+    };
     if (server.gpus > 0) {
         limits["nvidia.com/gpu"] = String(server.gpus);
     }
+    const ports = [
+        { name: PORT_NAMES.inference, containerPort: server.ports.inference, protocol: "TCP" },
+        // Bound to the pod's loopback unless exposed: no port to name then.
+        ...(settings.service.exposeManagement
+            ? [{ name: PORT_NAMES.management, containerPort: server.ports.management, protocol: "TCP" }]
+            : []),
+        { name: PORT_NAMES.metrics, containerPort: server.ports.metrics, protocol: "TCP" },
+    ];
+    const configVolume =
+        input.config.kind === "Secret"
+            ? // Owned by root, readable by the server's group (fsGroup) only.
+              { name: "config", secret: { secretName: input.config.name, defaultMode: 0o440 } }
+            : { name: "config", configMap: { name: input.config.name } };
     return {
         // Covers the preStop sleep and the server's own shutdown.
         terminationGracePeriodSeconds: 60,
+        // TorchServe never calls the Kubernetes API: no token in the pod.
+        automountServiceAccountToken: false,
+        ...spreadOver(settings),
         securityContext: {
             runAsNonRoot: true,
             runAsUser: MODEL_SERVER_UID,
@@ -95,24 +159,37 @@ export function buildPodSpec(input: DeploymentInput): k8s.types.input.core.v1.Po
                 // which keeps a dead server's container alive.
                 command: ["torchserve"],
                 args: torchServeArgs(),
-                ports: [
-                    { name: PORT_NAMES.inference, containerPort: server.ports.inference, protocol: "TCP" },
-                    { name: PORT_NAMES.management, containerPort: server.ports.management, protocol: "TCP" },
-                    { name: PORT_NAMES.metrics, containerPort: server.ports.metrics, protocol: "TCP" },
-                ],
+                workingDir: CONTAINER_WORK_DIR,
+                ports,
                 resources: {
-                    requests: { cpu: server.cpuRequest, memory: server.memoryRequest },
+                    requests: {
+                        cpu: server.cpuRequest,
+                        memory: server.memoryRequest,
+                        "ephemeral-storage": storage.request,
+                    },
                     limits,
                 },
-                // pip runs in the pod only with install_py_dep_per_model; its version check must not call out.
-                env: [{ name: "PIP_DISABLE_PIP_VERSION_CHECK", value: "1" }],
+                env: [
+                    { name: "TEMP", value: CONTAINER_TEMP_DIR },
+                    { name: "TMPDIR", value: CONTAINER_TEMP_DIR },
+                    { name: "LOG_LOCATION", value: `${CONTAINER_WORK_DIR}/logs` },
+                    { name: "METRICS_LOCATION", value: `${CONTAINER_WORK_DIR}/logs` },
+                    // pip runs in the pod only with install_py_dep_per_model; its version check must not call out.
+                    { name: "PIP_DISABLE_PIP_VERSION_CHECK", value: "1" },
+                ],
                 ...buildProbes(settings, input.served),
                 lifecycle: { preStop: { exec: { command: preStopCommand() } } },
+                // A container that fails shows its last log lines in its status (and in a failed rollout's report).
+                terminationMessagePolicy: "FallbackToLogsOnError",
                 securityContext: {
                     allowPrivilegeEscalation: false,
                     capabilities: { drop: ["ALL"] },
+                    readOnlyRootFilesystem: server.readOnlyRootFilesystem,
                 },
                 volumeMounts: [
+                    { name: "work", mountPath: CONTAINER_WORK_DIR },
+                    { name: "temp", mountPath: CONTAINER_TEMP_DIR },
+                    { name: "tmp", mountPath: CONTAINER_SYSTEM_TMP },
                     { name: "config", mountPath: CONTAINER_CONFIG_DIR, readOnly: true },
                     // Read-only: the server unpacks archives to its temp dir; only the archive step writes the store.
                     // Only the stack's own part of the store: other stacks' archives are not even visible.
@@ -126,8 +203,34 @@ export function buildPodSpec(input: DeploymentInput): k8s.types.input.core.v1.Po
             },
         ],
         volumes: [
-            { name: "config", configMap: { name: input.configMapName } },
+            configVolume,
             { name: "model-store", persistentVolumeClaim: { claimName: input.claimName, readOnly: true } },
+            { name: "work", emptyDir: {} },
+            { name: "temp", emptyDir: {} },
+            { name: "tmp", emptyDir: {} },
+        ],
+    };
+}
+
+/**
+ * Replicas spread over nodes (`kubernetes.io/hostname`), each ReplicaSet's
+ * pods among themselves (`pod-template-hash`), so a rollout's new pods spread
+ * too; `preferred` never blocks scheduling, `required` does.
+ */
+function spreadOver(settings: Settings): Pick<k8s.types.input.core.v1.PodSpec, "topologySpreadConstraints"> {
+    const mode = settings.availability.spreadReplicas;
+    if (mode === "off") {
+        return {};
+    }
+    return {
+        topologySpreadConstraints: [
+            {
+                maxSkew: 1,
+                topologyKey: "kubernetes.io/hostname",
+                whenUnsatisfiable: mode === "required" ? "DoNotSchedule" : "ScheduleAnyway",
+                labelSelector: { matchLabels: selectorLabels(settings.appName) },
+                matchLabelKeys: ["pod-template-hash"],
+            },
         ],
     };
 }

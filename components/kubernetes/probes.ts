@@ -4,6 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { Settings } from "../config";
+import { LOOPBACK } from "../torchserve";
 import { PORT_NAMES } from "./names";
 
 /**
@@ -18,19 +19,22 @@ type Probes = Pick<k8s.types.input.core.v1.Container, "startupProbe" | "readines
 
 /**
  * A check that every version the pod should serve is loaded with at least
- * its minimum workers READY, through the management API inside the pod.
+ * its minimum workers READY, through the management API inside the pod (on
+ * its loopback, where the API listens unless exposed).
  * Measured on TorchServe 0.12: `/ping` answers 200 Healthy as soon as the
  * frontend is up, seconds before a model's workers have loaded (and even when
  * they fail), and TorchServe starts without a `load_models` archive it could
  * not register, so the check names the expected versions: a pod missing one
  * never becomes ready. Uses the image's Python; with token authorization on,
  * it reads the management key from key_file.json in the server's directory.
+ * On failure it prints which version is not ready and its workers' states
+ * (the kubelet puts that in the pod's "probe failed" event).
  */
 export function modelReadyCommand(settings: Settings, expected: readonly string[]): string[] {
     if (expected.length === 0) {
         throw new Error("the readiness check needs the versions the pod serves");
     }
-    const url = `http://127.0.0.1:${settings.server.ports.management}/models/${settings.model.name}/all`;
+    const url = `http://${LOOPBACK}:${settings.server.ports.management}/models/${settings.model.name}/all`;
     const script = [
         "import json,os,sys,urllib.request as r",
         `q=r.Request(${JSON.stringify(url)})`,
@@ -38,8 +42,12 @@ export function modelReadyCommand(settings: Settings, expected: readonly string[
         "os.path.exists(k) and q.add_header('Authorization','Bearer '+json.load(open(k))['management']['key'])",
         "v={m['modelVersion']:m for m in json.load(r.urlopen(q,timeout=4))}",
         `e=${JSON.stringify([...expected])}`,
-        "sys.exit(0 if all(x in v and len(v[x]['workers'])>=v[x]['minWorkers'] and " +
-            "all(w['status']=='READY' for w in v[x]['workers']) for x in e) else 1)",
+        "o=lambda x:x in v and len(v[x]['workers'])>=v[x]['minWorkers'] and " +
+            "all(w['status']=='READY' for w in v[x]['workers'])",
+        "b=[x+(': not loaded' if x not in v else ': workers '+(','.join(w['status'] for w in v[x]['workers']) or " +
+            "'none')) for x in e if not o(x)]",
+        "b and print('not ready: '+'; '.join(b))",
+        "sys.exit(1 if b else 0)",
     ].join(";");
     return ["python", "-c", script];
 }

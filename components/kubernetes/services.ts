@@ -1,8 +1,9 @@
 /**
  * The Services: the inference Service (type from config) and an internal
- * ClusterIP Service for the management and metrics ports, which stay inside
- * the cluster unless the user opts in to exposing them. Which of the two
- * carries the Prometheus scrape annotations is decided here too.
+ * ClusterIP Service for the metrics port (and the management port when
+ * `exposeManagement` binds it beyond the pod's loopback): a Service carries
+ * only what is reachable. Which of the two carries the Prometheus scrape
+ * annotations is decided here too.
  */
 import * as k8s from "@pulumi/kubernetes";
 import { Settings } from "../config";
@@ -67,10 +68,11 @@ export function buildInferenceServiceSpec(settings: Settings): k8s.types.input.c
     return { type: settings.service.type, selector: selectorLabels(settings.appName), ports: servicePorts };
 }
 
-/** The cluster-internal Service spec with the management and metrics ports. */
+/** The cluster-internal Service spec: the metrics port, and the management port when exposed. */
 export function buildInternalServiceSpec(settings: Settings): k8s.types.input.core.v1.ServiceSpec {
     const all = ports(settings);
-    return { type: "ClusterIP", selector: selectorLabels(settings.appName), ports: [all.management, all.metrics] };
+    const servicePorts = settings.service.exposeManagement ? [all.management, all.metrics] : [all.metrics];
+    return { type: "ClusterIP", selector: selectorLabels(settings.appName), ports: servicePorts };
 }
 
 /** Prometheus scrape annotations for the Service that carries the metrics port. */

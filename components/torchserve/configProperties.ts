@@ -10,6 +10,8 @@ import { archiveFileName } from "../store";
 export const CONTAINER_MODEL_STORE = "/home/model-server/model-store";
 export const CONTAINER_CONFIG_DIR = "/home/model-server/config";
 export const CONFIG_FILE_NAME = "config.properties";
+/** Where the management API listens unless exposed, and where the in-pod checks call it. */
+export const LOOPBACK = "127.0.0.1";
 
 /** What to render for one stack. */
 export interface ConfigInput {
@@ -17,7 +19,12 @@ export interface ConfigInput {
     /** Versions to load, the deployed (default) one first. */
     readonly versions: readonly string[];
     readonly server: ServerSettings;
-    /** Address the APIs bind to: 0.0.0.0 in a pod; loopback when a test runs the server locally. */
+    /**
+     * Also bind the management API where the others are (`exposeManagement`). Otherwise it listens
+     * on the pod's loopback only: the probes run inside the pod, and nothing else needs it.
+     */
+    readonly exposeManagement?: boolean;
+    /** Where the inference and metrics APIs bind: 0.0.0.0 in a pod; loopback when a test runs the server locally. */
     readonly bindAddress?: string;
     /** Model store path as the server sees it. */
     readonly modelStore?: string;
@@ -30,6 +37,7 @@ export function buildConfigProperties(input: ConfigInput): Record<string, string
         throw new Error("at least one model version must be loaded");
     }
     const bind = input.bindAddress ?? "0.0.0.0";
+    const managementBind = input.exposeManagement ? bind : LOOPBACK;
     const perVersion: Record<string, Record<string, unknown>> = {};
     versions.forEach((version, i) => {
         perVersion[version] = sortKeys({
@@ -50,7 +58,7 @@ export function buildConfigProperties(input: ConfigInput): Record<string, string
         install_py_dep_per_model: String(server.installPyDepPerModel),
         job_queue_size: String(server.jobQueueSize),
         load_models: versions.map((v) => archiveFileName(modelName, v)).join(","),
-        management_address: `http://${bind}:${server.ports.management}`,
+        management_address: `http://${managementBind}:${server.ports.management}`,
         metrics_address: `http://${bind}:${server.ports.metrics}`,
         metrics_mode: server.metricsMode,
         model_store: input.modelStore ?? CONTAINER_MODEL_STORE,

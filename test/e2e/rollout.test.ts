@@ -109,7 +109,11 @@ describe("end to end on a real API server", () => {
         await upOk("a");
         const claim = await kube.json(["get", "pvc", "torchserve-model-store", "-n", "e2e-a"]);
         assert.equal(claim.status.phase, "Bound");
-        assert.equal(claim.spec.volumeName, "e2e-a-torchserve-model-store");
+        assert.equal(
+            claim.spec.volumeName,
+            "e2e-a.torchserve-model-store",
+            "a new stack's volume: <namespace>.<appName>",
+        );
         const d = await deployment("e2e-a");
         assert.equal(d.status.availableReplicas, REPLICAS);
         assert.equal(d.status.updatedReplicas, REPLICAS);

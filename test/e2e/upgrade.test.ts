@@ -7,10 +7,13 @@
  * by this checkout's program on the same stack (same state backend, same
  * stack config file), from another directory as a fresh checkout would be.
  * The regrouping alone changed nothing (checked when it landed, with
- * --expect-no-changes); what changes now is the release model: the steps'
- * command lines, the pods' store mount (their own part) and readiness check.
- * Nothing is replaced or deleted, no archive is rebuilt, and the next run that
- * brings no model changes nothing.
+ * --expect-no-changes); what changes now is the release model (the steps'
+ * command lines and triggers, the pods' store mount and readiness check) and
+ * the hardening (a NetworkPolicy and a PodDisruptionBudget are added, the
+ * config binds management to the pod's loopback, so a new ConfigMap; the
+ * internal Service drops the management port; the pod spec). The protected
+ * claim and volume stay as they are (the volume keeps its name), no archive
+ * is rebuilt, and the next run that brings no model changes nothing.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -116,7 +119,7 @@ describe(`upgrading a stack deployed by ${BASELINE}`, () => {
         assert.deepEqual(listDir(store), ["demo.v1.mar"]);
     });
 
-    it("upgrades with this checkout's program: only the steps and the Deployment change, nothing is replaced", async () => {
+    it("upgrades with this checkout's program: the claim and the volume stay, no archive is rebuilt", async () => {
         // The stack's config file goes with the stack (it also holds the secrets salt).
         fs.copyFileSync(previous.stackFile(STACK), current.stackFile(STACK));
         const preview = await current.pulumi(["preview", "--stack", STACK, "--json"]);
@@ -129,9 +132,18 @@ describe(`upgrading a stack deployed by ${BASELINE}`, () => {
         const changed = steps.filter((step) => step.op !== "same" && step.op !== "read");
         assert.deepEqual(
             changed.map((step) => `${step.op} ${step.name}`).sort(),
-            // The steps' triggers now name the served versions too: a Command has nothing to replace but its record.
-            ["replace torchserve-archive", "replace torchserve-rotate", "update torchserve-deployment"],
-            "the steps' command lines and the pods' mount and check; the claim, the volume and the rest are kept",
+            [
+                "create torchserve-disruption-budget",
+                "create torchserve-network-policy",
+                // New triggers (the release model): a Command with other triggers is replaced.
+                "replace torchserve-archive",
+                // management_address on the pod's loopback: new text, so a new ConfigMap (as every config change).
+                "replace torchserve-config",
+                "replace torchserve-rotate",
+                "update torchserve-deployment",
+                "update torchserve-internal-service",
+            ],
+            "the claim and the volume (protected) and the inference Service stay",
         );
 
         const up = await current.up(STACK);
@@ -142,6 +154,11 @@ describe(`upgrading a stack deployed by ${BASELINE}`, () => {
         const deployment = await kube.json(["get", "deployment", "torchserve", "-n", NAMESPACE]);
         assert.equal(deployment.status.availableReplicas, 2);
         assert.equal(deployment.spec.template.metadata.labels["app.kubernetes.io/version"], "v1");
+        assert.equal(
+            (await current.outputs(STACK)).modelStoreVolumeName,
+            `${NAMESPACE}-torchserve-model-store`,
+            "the volume keeps the name it was created with, now recorded",
+        );
         console.log(`upgrade from ${BASELINE}, pulumi up:\n${up.stdout.trim()}`);
     });
 

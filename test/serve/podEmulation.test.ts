@@ -200,7 +200,8 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
     });
 
     it("with token authorization on, the probes still work, and requests need the key", async () => {
-        const settings = await localSettings(store, { tokenAuth: true });
+        // One pod: each pod generates its own keys (more are refused, see the settings tests).
+        const settings = await localSettings(store, { tokenAuth: true, replicas: 1 });
         pod = startLocalPod(pythonEnv, settings, "v5");
         await pod.server.waitForProbe(pod.ready, pod.budget);
         const keys = JSON.parse(fs.readFileSync(path.join(pod.server.workdir, "key_file.json"), "utf8"));

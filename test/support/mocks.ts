@@ -18,9 +18,38 @@ export interface Recorded {
     dependencies: string[];
     protect: boolean;
     retainOnDelete: boolean;
+    /** Input property paths the program marked secret (e.g. `stringData`), sorted. */
+    secretPaths: string[];
+    /** Input paths the engine is told to ignore changes of. */
+    ignoreChanges: string[];
 }
 
-type Options = Pick<Recorded, "parent" | "dependencies" | "protect" | "retainOnDelete">;
+type Options = Pick<
+    Recorded,
+    "parent" | "dependencies" | "protect" | "retainOnDelete" | "secretPaths" | "ignoreChanges"
+>;
+
+/** What else a run's mocks are told. */
+export interface MockRunOptions {
+    /** Stack config keys set as secrets (as `pulumi config set --secret` marks them). */
+    readonly secretKeys?: string[];
+    /** The status the Deployment reports after its update (default: none, as in a preview). */
+    readonly deploymentStatus?: Record<string, unknown>;
+}
+
+/** The SDK's marker of a secret value in serialized properties. */
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Paths of the secret values in serialized properties. */
+function secretPathsOf(value: unknown, at = ""): string[] {
+    if (typeof value !== "object" || value === null) {
+        return [];
+    }
+    if ((value as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIG) {
+        return [at];
+    }
+    return Object.entries(value).flatMap(([key, inner]) => secretPathsOf(inner, at ? `${at}.${key}` : key));
+}
 
 /** One program run under mocks: start it, build resources, then finish it to read what was registered. */
 export class MockRun {
@@ -38,6 +67,7 @@ export class MockRun {
         config: Record<string, string>,
         preview = true,
         stackOutputs: Record<string, unknown> = {},
+        options: MockRunOptions = {},
     ): Promise<MockRun> {
         const run = new MockRun();
         await pulumi.runtime.setMocks(
@@ -52,6 +82,10 @@ export class MockRun {
                             .digest("hex")
                             .slice(0, 8);
                         state.metadata = { ...inputs.metadata, name: `${args.name}-${suffix}` };
+                    }
+                    if (args.type === "kubernetes:apps/v1:Deployment" && options.deploymentStatus) {
+                        state.metadata = { ...state.metadata, generation: 2 };
+                        state.status = { observedGeneration: 2, ...options.deploymentStatus };
                     }
                     if (args.type === "command:local:Command") {
                         Object.assign(state, { stdout: "", stderr: "" });
@@ -80,10 +114,12 @@ export class MockRun {
                 dependencies: req.getDependenciesList().map(nameOf).sort(),
                 protect: req.getProtect() === true,
                 retainOnDelete: req.getRetainondelete() === true,
+                secretPaths: secretPathsOf(req.getObject()?.toJavaScript()).sort(),
+                ignoreChanges: req.getIgnorechangesList(),
             });
             return register(req, callback);
         };
-        pulumi.runtime.setAllConfig(config);
+        pulumi.runtime.setAllConfig(config, options.secretKeys);
         return run;
     }
 

@@ -6,12 +6,12 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { parseArchiveArgs } from "../../components/cli";
+import { parseArchiveArgs, parseRolloutReportArgs } from "../../components/cli";
 import { DEFAULTS, parseStackConfig } from "../../components/config";
 import { FileHashCache, Release } from "../../components/store";
 import { TorchServeStack, TorchServeStackHost } from "../../components/torchServeStack";
 import { makeModelDir } from "../support/fixtures";
-import { MockRun, Recorded } from "../support/mocks";
+import { MockRun, MockRunOptions, Recorded } from "../support/mocks";
 
 const fixture = makeModelDir("tsstack-program-");
 const hashCache = new FileHashCache();
@@ -32,17 +32,27 @@ async function deploy(
     stackName = "dev",
     recordedRelease?: Release,
     more: TorchServeStackHost = {},
+    mock: MockRunOptions & { preview?: boolean } = {},
 ): Promise<{ resources?: Recorded[]; error?: Error; outputs?: Record<string, any>; release?: Release }> {
     const run = await MockRun.start(
         stackName,
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`torchserve-stack:${k}`, v])),
+        mock.preview ?? true,
+        {},
+        { ...mock, secretKeys: mock.secretKeys?.map((key) => `torchserve-stack:${key}`) },
     );
     let error: Error | undefined;
     let outputs: Record<string, unknown> | undefined;
     let release: Release | undefined;
     try {
         const args = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
-        const host = { hashCache, recordedRelease, stackId: `organization/torchserve-stack/${stackName}`, ...more };
+        const host = {
+            hashCache,
+            recordedRelease,
+            stackId: `organization/torchserve-stack/${stackName}`,
+            secretKeys: mock.secretKeys,
+            ...more,
+        };
         const stack = new TorchServeStack(args.appName ?? DEFAULTS.appName, args, {}, host);
         outputs = await valueOf(
             pulumi.all({
@@ -115,6 +125,8 @@ describe("TorchServeStack under mocks", () => {
             "kubernetes:core/v1:PersistentVolumeClaim",
             "kubernetes:core/v1:ConfigMap",
             "kubernetes:apps/v1:Deployment",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            "kubernetes:policy/v1:PodDisruptionBudget",
         ]) {
             one(first, type);
         }
@@ -136,9 +148,11 @@ describe("TorchServeStack under mocks", () => {
                 "torchserve-archive",
                 "torchserve-config",
                 "torchserve-deployment",
+                "torchserve-disruption-budget",
                 "torchserve-internal-service",
                 "torchserve-model-store",
                 "torchserve-model-store-volume",
+                "torchserve-network-policy",
                 "torchserve-rotate",
                 "torchserve-service",
             ],
@@ -165,7 +179,7 @@ describe("TorchServeStack under mocks", () => {
         }
         assert.equal(
             one(first, "kubernetes:core/v1:PersistentVolume").inputs.metadata.name,
-            "dev-torchserve-model-store",
+            "dev.torchserve-model-store",
         );
     });
 
@@ -189,7 +203,7 @@ describe("TorchServeStack under mocks", () => {
 
     it("binds the claim to the static hostPath volume, and protects and keeps both", () => {
         const claim = one(first, "kubernetes:core/v1:PersistentVolumeClaim");
-        assert.equal(claim.inputs.spec.volumeName, "dev-torchserve-model-store");
+        assert.equal(claim.inputs.spec.volumeName, "dev.torchserve-model-store");
         assert.equal(claim.inputs.spec.storageClassName, "");
         const volume = one(first, "kubernetes:core/v1:PersistentVolume");
         assert.equal(volume.inputs.spec.persistentVolumeReclaimPolicy, "Retain");
@@ -338,7 +352,7 @@ describe("TorchServeStack under mocks", () => {
         assert.equal(one(prod, "kubernetes:apps/v1:Deployment").inputs.metadata.namespace, "ml-prod");
         assert.equal(
             one(prod, "kubernetes:core/v1:PersistentVolume").inputs.metadata.name,
-            "ml-prod-torchserve-model-store",
+            "ml-prod.torchserve-model-store",
         );
     });
 
@@ -363,5 +377,156 @@ describe("TorchServeStack under mocks", () => {
             ["torchserve:index:TorchServeStack"],
             "only the component, no child",
         );
+    });
+    it("adds the NetworkPolicy and the PodDisruptionBudget, and an autoscaler that then owns the replica count", () => {
+        const policy = one(first, "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+        assert.equal(policy.inputs.metadata.name, "torchserve");
+        assert.deepEqual(
+            policy.inputs.spec.ingress.map((rule: any) => rule.ports.map((p: any) => p.port)),
+            [["ts"], ["ts-metrics"]],
+        );
+        assert.equal(one(first, "kubernetes:policy/v1:PodDisruptionBudget").inputs.spec.maxUnavailable, 1);
+        assert.equal(byType(first, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").length, 0);
+        const deployment = one(first, "kubernetes:apps/v1:Deployment");
+        assert.deepEqual(deployment.ignoreChanges, [], "without an autoscaler the program sets the replica count");
+        assert.match(deployment.inputs.metadata.annotations["pulumi.com/waitFor"], /ProgressDeadlineExceeded/);
+        assert.equal(deployment.inputs.spec.template.spec.automountServiceAccountToken, false);
+        assert.equal(deployment.inputs.spec.progressDeadlineSeconds, 420);
+    });
+
+    it("leaves the replica count to the autoscaler when there is one, and drops the policies when asked", async () => {
+        const scaled = await resourcesOf({
+            ...base,
+            modelVersion: "v1",
+            autoscaleMaxReplicas: "6",
+            networkPolicy: "false",
+            podDisruptionBudget: "false",
+        });
+        const autoscaler = one(scaled, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+        assert.deepEqual([autoscaler.inputs.spec.minReplicas, autoscaler.inputs.spec.maxReplicas], [2, 6]);
+        assert.equal(autoscaler.parent, "torchserve");
+        assert.deepEqual(one(scaled, "kubernetes:apps/v1:Deployment").ignoreChanges, ["spec.replicas"]);
+        assert.equal(byType(scaled, "kubernetes:networking.k8s.io/v1:NetworkPolicy").length, 0);
+        assert.equal(byType(scaled, "kubernetes:policy/v1:PodDisruptionBudget").length, 0);
+    });
+
+    it("keeps config.properties secret end to end when extraProperties holds a secret: a Secret, marked secret", async () => {
+        const config = { ...base, modelVersion: "v1", extraProperties: JSON.stringify({ keystore_pass: "hunter2" }) };
+        const secret = await deploy(config, "dev", undefined, {}, { secretKeys: ["extraProperties"] });
+        assert.equal(secret.error, undefined);
+        const resources = secret.resources!;
+        assert.equal(byType(resources, "kubernetes:core/v1:ConfigMap").length, 0, "no ConfigMap holds it");
+        const object = one(resources, "kubernetes:core/v1:Secret");
+        assert.equal(object.name, "torchserve-config-secret");
+        assert.equal(object.inputs.immutable, true);
+        assert.deepEqual(object.secretPaths, ["stringData"], "the program marks the data secret");
+        // Mocks get a secret as the SDK serializes it: wrapped, its value inside.
+        assert.match(object.inputs.stringData.value["config.properties"], /^keystore_pass=hunter2$/m);
+        const others = resources.filter((r) => r !== object);
+        assert.doesNotMatch(JSON.stringify(others.map((r) => r.inputs)), /hunter2/, "nowhere else in plain text");
+        const volume = one(resources, "kubernetes:apps/v1:Deployment").inputs.spec.template.spec.volumes[0];
+        assert.match(volume.secret.secretName, /^torchserve-config-secret-[0-9a-f]{8}$/);
+        assert.equal(secret.outputs!.namespace, "dev");
+
+        // The same entry not set as a secret, and a stack without secrets: the ConfigMap, exactly as before.
+        const plain = await resourcesOf(config);
+        assert.equal(byType(plain, "kubernetes:core/v1:Secret").length, 0);
+        const unchanged = await deploy({ ...base, modelVersion: "v1" }, "dev", undefined, {}, { secretKeys: [] });
+        assert.deepEqual(unchanged.resources, first);
+    });
+
+    it("refuses a secret in a key whose value would end up in plain text", async () => {
+        const result = await deploy(
+            { ...base, modelVersion: "v1" },
+            "dev",
+            undefined,
+            {},
+            { secretKeys: ["modelVersion"] },
+        );
+        assert.match(
+            result.error!.message,
+            /modelVersion = \(not set\): is set as a secret, but its value ends up in plain text/,
+        );
+    });
+
+    it("reports a rollout its controller gave up on, before the rotation, which then never runs", async () => {
+        const v1 = await releaseOf({ ...base, modelVersion: "v1" });
+        const failedStatus = {
+            conditions: [
+                {
+                    type: "Progressing",
+                    status: "False",
+                    reason: "ProgressDeadlineExceeded",
+                    message: 'ReplicaSet "torchserve-6b7f" has timed out progressing.',
+                },
+            ],
+        };
+        const failed = await deploy(
+            { ...base, modelVersion: "v2" },
+            "dev",
+            v1,
+            {},
+            {
+                preview: false,
+                deploymentStatus: failedStatus,
+            },
+        );
+        const report = named(failed.resources!, "torchserve-rollout-report");
+        assert.ok(report, "the report step runs");
+        assert.equal(report.parent, "torchserve");
+        assert.deepEqual(report.dependencies, ["torchserve-deployment"]);
+        const words = report.inputs.create.split(" ");
+        assert.deepEqual(words.slice(0, 2), ["node", "bin/components/cli/rolloutReport.js"]);
+        assert.deepEqual(parseRolloutReportArgs(words.slice(2)), {
+            namespace: "dev",
+            app: "torchserve",
+            model: "demo",
+            version: "v2",
+            previous: "v1",
+            stack: "dev",
+            replicaSet: "torchserve-6b7f",
+            startupSeconds: 300,
+            marginSeconds: 120,
+            context: undefined,
+        });
+        assert.ok(
+            named(failed.resources!, "torchserve-rotate").dependencies.includes("torchserve-rollout-report"),
+            "the rotation waits for the report, whose failure stops the run",
+        );
+
+        const done = await deploy(
+            { ...base, modelVersion: "v2" },
+            "dev",
+            v1,
+            {},
+            {
+                preview: false,
+                deploymentStatus: {
+                    conditions: [{ type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" }],
+                },
+            },
+        );
+        assert.equal(named(done.resources!, "torchserve-rollout-report"), undefined, "no report after a rollout");
+        assert.deepEqual(named(done.resources!, "torchserve-rotate").dependencies, ["torchserve-deployment"]);
+    });
+
+    it("names a new stack's volume so that no other stack can share it, and keeps an existing stack's name", async () => {
+        const legacy = await deploy({ ...base, modelVersion: "v1" }, "dev", undefined, {
+            recordedVolumeName: "dev-torchserve-model-store",
+        });
+        assert.equal(
+            one(legacy.resources!, "kubernetes:core/v1:PersistentVolume").inputs.metadata.name,
+            "dev-torchserve-model-store",
+        );
+        assert.equal(
+            one(legacy.resources!, "kubernetes:core/v1:PersistentVolumeClaim").inputs.spec.volumeName,
+            "dev-torchserve-model-store",
+        );
+        const fresh = await deploy({ ...base, modelVersion: "v1", namespace: "a-b", appName: "c" }, "dev");
+        const other = await deploy({ ...base, modelVersion: "v1", namespace: "a", appName: "b-c" }, "dev");
+        const names = [fresh, other].map(
+            (r) => one(r.resources!, "kubernetes:core/v1:PersistentVolume").inputs.metadata.name,
+        );
+        assert.deepEqual(names, ["a-b.c-model-store", "a.b-c-model-store"]);
     });
 });

@@ -119,12 +119,17 @@ export interface LocalPod {
     readonly preStop: string[];
 }
 
-/** Starts TorchServe exactly as the pod of `version` would run it (`served`: the versions it loads). */
+/**
+ * Starts TorchServe exactly as the pod of `version` would run it (`served`: the versions it loads).
+ * `podIp`: the address standing in for the pod's IP, where the pod's config binds inference and
+ * metrics (0.0.0.0 in a pod); a loopback address, so nothing is reachable from outside this host.
+ */
 export function startLocalPod(
     pythonEnv: string,
     settings: Settings,
     version: string,
     served: readonly string[] = servedVersions(settings, version),
+    podIp = "127.0.0.1",
 ): LocalPod {
     const store = storePart(settings);
     const versions = [...served];
@@ -132,7 +137,8 @@ export function startLocalPod(
         modelName: settings.model.name,
         versions,
         server: settings.server,
-        bindAddress: "127.0.0.1",
+        exposeManagement: settings.service.exposeManagement,
+        bindAddress: podIp,
     });
     const container = (
         buildPodSpec({
@@ -140,7 +146,7 @@ export function startLocalPod(
             version,
             served: versions,
             storeSubdir: settings.model.storeSubdir,
-            configMapName: "config",
+            config: { kind: "ConfigMap" as const, name: "config" },
             claimName: "claim",
         }) as any
     ).containers[0];
@@ -156,9 +162,9 @@ export function startLocalPod(
     return {
         server,
         urls: {
-            inference: `http://127.0.0.1:${p.inference}`,
+            inference: `http://${podIp}:${p.inference}`,
             management: `http://127.0.0.1:${p.management}`,
-            metrics: `http://127.0.0.1:${p.metrics}`,
+            metrics: `http://${podIp}:${p.metrics}`,
         },
         budget: container.startupProbe.periodSeconds * container.startupProbe.failureThreshold,
         ready: container.readinessProbe.exec.command,

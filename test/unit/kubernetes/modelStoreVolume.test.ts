@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { resolveSettings } from "../../../components/config";
-import { buildModelStoreClaim, buildModelStoreVolume } from "../../../components/kubernetes";
+import {
+    buildModelStoreClaim,
+    buildModelStoreVolume,
+    legacyVolumeName,
+    volumeName,
+} from "../../../components/kubernetes";
 import { makeModelDir, realFiles } from "../../support/fixtures";
 
 const fixture = makeModelDir();
@@ -13,7 +18,7 @@ describe("model-store claim and volume", () => {
             realFiles,
         );
         const volume = buildModelStoreVolume(settings)!;
-        assert.equal(volume.name, "ml-dev-torchserve-model-store");
+        assert.equal(volume.name, "ml-dev.torchserve-model-store");
         assert.equal(volume.spec.persistentVolumeReclaimPolicy, "Retain");
         assert.deepEqual(volume.spec.claimRef, { namespace: "ml-dev", name: "torchserve-model-store" });
         const claim = buildModelStoreClaim(settings, volume.name) as any;
@@ -25,6 +30,31 @@ describe("model-store claim and volume", () => {
             storageClassName: "",
             volumeName: volume.name,
         });
+    });
+
+    it("names volumes so that two stacks never share one, and keeps the name a stack's volume already has", () => {
+        // (a-b, c) and (a, b-c) both had a-b-c-model-store.
+        const names = [
+            { namespace: "a-b", appName: "c" },
+            { namespace: "a", appName: "b-c" },
+        ].map((s) => volumeName(s));
+        assert.deepEqual(names, ["a-b.c-model-store", "a.b-c-model-store"]);
+        assert.equal(
+            legacyVolumeName({ namespace: "a-b", appName: "c" }),
+            legacyVolumeName({ namespace: "a", appName: "b-c" }),
+        );
+        const stack = { namespace: "a-b", appName: "c" };
+        assert.equal(
+            volumeName(stack, "a-b-c-model-store"),
+            "a-b-c-model-store",
+            "a stack deployed before keeps its name",
+        );
+        assert.equal(volumeName(stack, "a-b.c-model-store"), "a-b.c-model-store");
+        assert.equal(
+            volumeName(stack, "other-volume"),
+            "a-b.c-model-store",
+            "a recorded name of another namespace or app (the stack was renamed): its own",
+        );
     });
 
     it("provisions the claim dynamically without blocking on Bound when there is no hostPath", () => {

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import {
     buildDeploymentSpec,
     buildPodSpec,
+    ephemeralStorage,
     modelReadyCommand,
     podLabels,
     selectorLabels,
@@ -18,7 +19,7 @@ const input = {
     version: "v7",
     served: ["v7", "v6"],
     storeSubdir: "ml-dev/torchserve",
-    configMapName: "torchserve-config-abc",
+    config: { kind: "ConfigMap" as const, name: "torchserve-config-abc" },
     claimName: "torchserve-model-store",
 };
 
@@ -58,14 +59,21 @@ describe("pod spec", () => {
         ]);
     });
 
-    it("names the three ports the Services target", () => {
+    it("names the ports the Services target, management only when it is bound beyond the pod's loopback", () => {
         assert.deepEqual(
             container.ports.map((p: any) => [p.name, p.containerPort]),
             [
                 ["ts", 8080],
-                ["ts-management", 8081],
                 ["ts-metrics", 8082],
             ],
+        );
+        const exposed = buildPodSpec({
+            ...input,
+            settings: resolveSettings({ ...fixture.args, exposeManagement: true }, realFiles),
+        }) as any;
+        assert.deepEqual(
+            exposed.containers[0].ports.map((p: any) => p.name),
+            ["ts", "ts-management", "ts-metrics"],
         );
     });
 
@@ -83,7 +91,7 @@ describe("pod spec", () => {
     });
 
     it("keeps liveness keyless with token authorization on (TCP), while the model check reads the key file", () => {
-        const tokenSettings = resolveSettings({ ...fixture.args, tokenAuth: true }, realFiles);
+        const tokenSettings = resolveSettings({ ...fixture.args, tokenAuth: true, replicas: 1 }, realFiles);
         const tokenPod = buildPodSpec({ ...input, settings: tokenSettings }) as any;
         assert.deepEqual(tokenPod.containers[0].livenessProbe.tcpSocket, { port: "ts" });
         assert.match(modelReadyCommand(tokenSettings, ["v7"])[2], /key_file\.json/);
@@ -92,13 +100,16 @@ describe("pod spec", () => {
     it("stops the server itself before the container is killed, with time to drain", () => {
         assert.deepEqual(container.lifecycle.preStop.exec.command, ["sh", "-c", "sleep 5; torchserve --stop"]);
         assert.ok(pod.terminationGracePeriodSeconds > 5 + 10);
-        assert.deepEqual(container.env, [{ name: "PIP_DISABLE_PIP_VERSION_CHECK", value: "1" }]);
+        assert.deepEqual(
+            container.env.find((e: any) => e.name === "PIP_DISABLE_PIP_VERSION_CHECK"),
+            { name: "PIP_DISABLE_PIP_VERSION_CHECK", value: "1" },
+        );
     });
 
     it("sets requests and limits, and a GPU limit only when asked", () => {
         assert.deepEqual(container.resources, {
-            requests: { cpu: "1", memory: "1Gi" },
-            limits: { cpu: "1", memory: "4Gi" },
+            requests: { cpu: "1", memory: "1Gi", "ephemeral-storage": "1024Mi" },
+            limits: { cpu: "1", memory: "4Gi", "ephemeral-storage": "2048Mi" },
         });
         const gpuPod = buildPodSpec({
             ...input,
@@ -116,15 +127,96 @@ describe("pod spec", () => {
         assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"]);
     });
 
-    it("mounts the ConfigMap and only the stack's part of the model-store claim, read-only", () => {
-        assert.deepEqual(pod.volumes, [
+    it("gets no service account token, and a read-only root filesystem with emptyDirs where TorchServe writes", () => {
+        assert.equal(pod.automountServiceAccountToken, false);
+        assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+        const writable = container.volumeMounts.filter((m: any) => !m.readOnly);
+        assert.deepEqual(
+            writable.map((m: any) => [m.name, m.mountPath]),
+            [
+                ["work", "/home/model-server/work"],
+                ["temp", "/home/model-server/tmp"],
+                ["tmp", "/tmp"],
+            ],
+        );
+        for (const mount of writable) {
+            assert.deepEqual(
+                pod.volumes.find((v: any) => v.name === mount.name),
+                { name: mount.name, emptyDir: {} },
+            );
+        }
+        // key_file.json goes to the working directory, the logs to LOG_LOCATION, archives and the pid file to TEMP.
+        assert.equal(container.workingDir, "/home/model-server/work");
+        const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
+        assert.equal(env.TEMP, "/home/model-server/tmp");
+        assert.equal(env.TMPDIR, "/home/model-server/tmp");
+        assert.equal(env.LOG_LOCATION, "/home/model-server/work/logs");
+        assert.equal(container.terminationMessagePolicy, "FallbackToLogsOnError");
+        const writableRoot = buildPodSpec({
+            ...input,
+            settings: resolveSettings({ ...fixture.args, readOnlyRootFilesystem: false }, realFiles),
+        }) as any;
+        assert.equal(writableRoot.containers[0].securityContext.readOnlyRootFilesystem, false);
+    });
+
+    it("sizes ephemeral storage from the archives the pod unpacks: base + their bytes, limit twice that or the cap", () => {
+        const gib = 2 ** 30;
+        assert.deepEqual(ephemeralStorage(settings, [3 * gib, gib / 2]), { request: "4608Mi", limit: "9216Mi" });
+        assert.deepEqual(ephemeralStorage(settings, [1]), { request: "1025Mi", limit: "2050Mi" }, "rounded up");
+        const capped = resolveSettings(
+            { ...fixture.args, ephemeralStorageBase: "2Gi", ephemeralStorageLimit: "10Gi" },
+            realFiles,
+        );
+        assert.deepEqual(ephemeralStorage(capped, [gib]), { request: "3072Mi", limit: "10Gi" });
+        assert.deepEqual(ephemeralStorage(capped, [9 * gib]), { request: "11264Mi", limit: "11264Mi" }, "never below");
+        const sized = buildPodSpec({ ...input, servedBytes: [3 * gib, gib / 2] }) as any;
+        assert.equal(sized.containers[0].resources.requests["ephemeral-storage"], "4608Mi");
+    });
+
+    it("spreads replicas over nodes, per ReplicaSet: preferred by default, required or off on request", () => {
+        assert.deepEqual(pod.topologySpreadConstraints, [
+            {
+                maxSkew: 1,
+                topologyKey: "kubernetes.io/hostname",
+                whenUnsatisfiable: "ScheduleAnyway",
+                labelSelector: { matchLabels: selectorLabels("torchserve") },
+                matchLabelKeys: ["pod-template-hash"],
+            },
+        ]);
+        const spread = (mode: string) =>
+            buildPodSpec({
+                ...input,
+                settings: resolveSettings({ ...fixture.args, spreadReplicas: mode as any }, realFiles),
+            }) as any;
+        assert.equal(spread("required").topologySpreadConstraints[0].whenUnsatisfiable, "DoNotSchedule");
+        assert.equal(spread("off").topologySpreadConstraints, undefined);
+    });
+
+    it("gives up on a rollout one pod start after its last progress: startup budget + margin", () => {
+        assert.equal(spec.progressDeadlineSeconds, 300 + 120);
+        const quick = resolveSettings(
+            { ...fixture.args, startupTimeoutSeconds: 30, podStartMarginSeconds: 20 },
+            realFiles,
+        );
+        assert.equal((buildDeploymentSpec({ ...input, settings: quick }) as any).progressDeadlineSeconds, 50);
+    });
+
+    it("mounts the ConfigMap (or the Secret) and only the stack's part of the model-store claim, read-only", () => {
+        assert.deepEqual(pod.volumes.slice(0, 2), [
             { name: "config", configMap: { name: "torchserve-config-abc" } },
             { name: "model-store", persistentVolumeClaim: { claimName: "torchserve-model-store", readOnly: true } },
         ]);
-        assert.ok(container.volumeMounts.every((m: any) => m.readOnly === true));
+        for (const name of ["config", "model-store"]) {
+            assert.equal(container.volumeMounts.find((m: any) => m.name === name).readOnly, true, name);
+        }
         const store = container.volumeMounts.find((m: any) => m.name === "model-store");
         assert.equal(store.subPath, "ml-dev/torchserve");
         assert.equal(store.mountPath, "/home/model-server/model-store");
+        const secretPod = buildPodSpec({ ...input, config: { kind: "Secret", name: "torchserve-config-secret-abc" } });
+        assert.deepEqual((secretPod as any).volumes[0], {
+            name: "config",
+            secret: { secretName: "torchserve-config-secret-abc", defaultMode: 0o440 },
+        });
     });
 
     it("changes only the version label and the versions the model check expects on a version bump", () => {

@@ -14,7 +14,7 @@ const fixture = makeModelDir();
 const settings = resolveSettings(fixture.args, realFiles);
 
 describe("services", () => {
-    it("exposes only inference on the main Service by default, management and metrics internally", () => {
+    it("exposes only inference on the main Service by default, metrics internally (management is on loopback)", () => {
         const main = buildInferenceServiceSpec(settings) as any;
         assert.equal(main.type, "ClusterIP");
         assert.deepEqual(
@@ -25,16 +25,26 @@ describe("services", () => {
         assert.equal(internal.type, "ClusterIP");
         assert.deepEqual(
             internal.ports.map((p: any) => [p.name, p.port, p.targetPort]),
-            [
-                ["mdl", 8081, "ts-management"],
-                ["metrics", 8082, "ts-metrics"],
-            ],
+            [["metrics", 8082, "ts-metrics"]],
+        );
+        const exposed = resolveSettings({ ...fixture.args, exposeManagement: true }, realFiles);
+        assert.deepEqual(
+            (buildInternalServiceSpec(exposed) as any).ports.map((p: any) => p.name),
+            ["mdl", "metrics"],
+            "management on the internal Service only when it is bound beyond loopback",
         );
     });
 
     it("exposes management and metrics on the main Service only when opted in", () => {
         const open = resolveSettings(
-            { ...fixture.args, serviceType: "LoadBalancer", exposeManagement: true, exposeMetrics: true },
+            {
+                ...fixture.args,
+                serviceType: "LoadBalancer",
+                exposeManagement: true,
+                exposeMetrics: true,
+                tokenAuth: true,
+                replicas: 1,
+            },
             realFiles,
         );
         const main = buildInferenceServiceSpec(open) as any;

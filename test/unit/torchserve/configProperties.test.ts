@@ -18,6 +18,8 @@ const settings = resolveSettings(
             allowed_urls: "file://.*",
             cors_allowed_origin: "https://a.example:8443",
         },
+        // allowed_urls needs the opt-in (see the settings tests); here it shows a value with regex characters.
+        allowUnsafeExtraProperties: true,
     },
     realFiles,
 );
@@ -35,10 +37,17 @@ describe("config.properties rendering", () => {
     const text = renderConfigProperties(input);
     const expected = buildConfigProperties(input);
 
-    it("binds every API on all interfaces with the configured ports", () => {
+    it("binds inference and metrics on all interfaces, management on the pod's loopback unless exposed", () => {
         assert.equal(expected.inference_address, "http://0.0.0.0:8080");
-        assert.equal(expected.management_address, "http://0.0.0.0:8081");
+        assert.equal(expected.management_address, "http://127.0.0.1:8081");
         assert.equal(expected.metrics_address, "http://0.0.0.0:8082");
+        const exposed = buildConfigProperties({ ...input, exposeManagement: true });
+        assert.equal(exposed.management_address, "http://0.0.0.0:8081");
+        const local = buildConfigProperties({ ...input, bindAddress: "127.0.0.2" });
+        assert.deepEqual(
+            [local.inference_address, local.management_address],
+            ["http://127.0.0.2:8080", "http://127.0.0.1:8081"],
+        );
     });
 
     it("uses secure defaults: model API off, token auth off for probes, prometheus metrics", () => {
@@ -80,7 +89,12 @@ describe("config.properties rendering", () => {
     it("is deterministic and changes when a setting changes", () => {
         assert.equal(renderConfigProperties(input), text);
         const other = resolveSettings(
-            { ...fixture.args, jobQueueSize: 50, extraProperties: settings.server.extraProperties },
+            {
+                ...fixture.args,
+                jobQueueSize: 50,
+                extraProperties: settings.server.extraProperties,
+                allowUnsafeExtraProperties: true,
+            },
             realFiles,
         );
         assert.notEqual(renderConfigProperties({ ...input, server: other.server }), text);
