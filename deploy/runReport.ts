@@ -73,19 +73,29 @@ export class RunReport {
         if (failedTypes.some((urn) => urnType(urn) === "command:local:Command" && urnName(urn).endsWith("-archive"))) {
             return { kind: "archive", message };
         }
-        if (failedTypes.some((urn) => isDeployment(urnType(urn)))) {
+        const isRolloutReport = (urn: string) =>
+            urnType(urn) === "command:local:Command" && urnName(urn).endsWith("-rollout-report");
+        if (failedTypes.some((urn) => isDeployment(urnType(urn)) || isRolloutReport(urn))) {
             return { kind: "rollout", message };
         }
         return { kind: "other", message };
     }
 
-    /** The errors the engine reported, most specific first (resource errors before the generic "update failed"). */
+    /**
+     * The errors the engine reported, most specific first (resource errors before the generic "update
+     * failed"), without the Command provider's `exit status N: running "node …":` wrapper and the steps'
+     * line prefixes: what the step said.
+     */
     errorMessage(): string {
         const specific = this.errors.filter((e) => !/^update failed$|^preview failed$/.test(e.message));
-        return (
-            (specific.length > 0 ? specific : this.errors).map((e) => e.message).join("\n") ||
-            "the engine reported a failure"
-        );
+        const text = (specific.length > 0 ? specific : this.errors).map((e) => e.message).join("\n");
+        const cleaned = text
+            .split("\n")
+            .filter((line) => !/^exit status \d+: running ".*":?$/.test(line.trim()))
+            .map((line) => line.replace(/^\[torchserve-stack [a-z-]+\] /, ""))
+            .join("\n")
+            .trim();
+        return cleaned || NO_ENGINE_ERROR;
     }
 }
 

@@ -74,14 +74,16 @@ describe("reading a run from the engine's events", () => {
         assert.match(config.classify().message, /archiveKeep = 0/);
 
         const archive = new RunReport();
-        archive.onEvent(error(ARCHIVE, 'exit status 2: running "node ..."'));
+        archive.onEvent(
+            error(ARCHIVE, 'exit status 2: running "node ...":\n[torchserve-stack archive] error: it failed'),
+        );
         archive.onEvent(event({ resOpFailedEvent: { ...meta(ARCHIVE, "create"), status: 1, steps: 1 } }));
         archive.onEvent(error(STACK, "update failed"));
         assert.equal(archive.classify().kind, "archive");
         assert.equal(
             archive.classify().message,
-            'exit status 2: running "node ..."',
-            "the specific error, not 'update failed'",
+            "error: it failed",
+            "what the step said: not 'update failed', not the provider's wrapper",
         );
 
         const rollout = new RunReport();
@@ -90,6 +92,18 @@ describe("reading a run from the engine's events", () => {
         );
         rollout.onEvent(event({ resOpFailedEvent: { ...meta(DEPLOYMENT, "update"), status: 1, steps: 1 } }));
         assert.equal(rollout.classify().kind, "rollout");
+
+        const report = new RunReport();
+        const reportUrn = ARCHIVE.replace("torchserve-archive", "torchserve-rollout-report");
+        report.onEvent(
+            error(
+                reportUrn,
+                'exit status 1: running "node rolloutReport.js":\n[torchserve-stack rollout] pod x: not ready',
+            ),
+        );
+        report.onEvent(event({ resOpFailedEvent: { ...meta(reportUrn, "create"), status: 1, steps: 1 } }));
+        assert.equal(report.classify().kind, "rollout", "the report of a failed rollout fails the run as a rollout");
+        assert.equal(report.classify().message, "pod x: not ready", "what the step said, without the wrapper");
 
         const other = new RunReport();
         other.onEvent(error(STACK, "Error: something unexpected"));
