@@ -20,6 +20,22 @@ describe("content hashing", () => {
 
     it("gives a 12-character version that is a valid label value", () => {
         assert.equal(versionFromFingerprint("a".repeat(64)), "aaaaaaaaaaaa");
+        // Real fingerprints of many artifact sets: README promises "the first 12 hex digits", and the
+        // version becomes the app.kubernetes.io/version label (at most 63 characters, alphanumeric ends).
+        const cache = new FileHashCache();
+        const dir = tempDir("label-");
+        const versions = new Set<string>();
+        for (let i = 0; i < 64; i++) {
+            const file = path.join(dir, `model-${i}.pt`);
+            fs.writeFileSync(file, crypto.randomBytes(16 + i));
+            const fingerprint = fingerprintArtifacts([{ role: "serialized-file", file }], [`n=${i}`], cache);
+            const version = versionFromFingerprint(fingerprint);
+            assert.match(version, /^[0-9a-f]{12}$/, `from ${fingerprint}`);
+            assert.match(version, /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/);
+            assert.ok(fingerprint.startsWith(version), "a prefix of the full fingerprint");
+            versions.add(version);
+        }
+        assert.equal(versions.size, 64, "different artifacts, different versions");
     });
 
     it("changes with content, role or settings, not with file order", () => {
@@ -84,17 +100,33 @@ describe("content hashing", () => {
     it("does not re-read an unchanged file, and re-reads a changed one, across cache instances", () => {
         const cacheFile = path.join(tempDir("cache-"), "hashes.json");
         const file = tempFile("weights");
+        // A whole-second mtime, so it can be set back exactly (utimes takes no nanoseconds).
+        const mtime = 1_700_000_000;
+        fs.utimesSync(file, mtime, mtime);
         const first = new FileHashCache(cacheFile);
         const hash = first.hashFile(file);
         first.save();
         assert.equal(first.reads, 1);
-        const stat = fs.statSync(file);
+        const cached = fs.statSync(file, { bigint: true });
         const second = new FileHashCache(cacheFile);
         assert.equal(second.hashFile(file), hash);
         assert.equal(second.reads, 0, "an unchanged file is answered from the cache");
-        // Same size and mtime, new content: ctime still moves, so the file is read again.
+        // Same size, mtime and inode, new content: only the ctime moves, so the file must be read again.
         fs.writeFileSync(file, "WEIGHTS");
-        fs.utimesSync(file, stat.atime, stat.mtime);
+        fs.utimesSync(file, mtime, mtime);
+        let changed = fs.statSync(file, { bigint: true });
+        for (let i = 0; i < 100 && changed.ctimeNs === cached.ctimeNs; i++) {
+            // The file system's clock is coarse: touch it again until its ctime has moved on.
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+            fs.utimesSync(file, mtime, mtime);
+            changed = fs.statSync(file, { bigint: true });
+        }
+        assert.deepEqual(
+            [changed.size, changed.mtimeNs, changed.ino],
+            [cached.size, cached.mtimeNs, cached.ino],
+            "the premise: size, mtime and inode as cached",
+        );
+        assert.notEqual(changed.ctimeNs, cached.ctimeNs, "the premise: the ctime moved");
         const third = new FileHashCache(cacheFile);
         assert.notEqual(third.hashFile(file), hash);
         assert.equal(third.reads, 1);
