@@ -182,6 +182,13 @@ describe("TorchServeStack under mocks", () => {
             archive.inputs.create,
             /^node bin\/components\/cli\/archive\.js --store \S+ --model demo --version v1 --archiver torch-model-archiver /,
         );
+        // The files and format reach the step's flags (a flag's values, wherever it stands in the command).
+        const words: string[] = archive.inputs.create.split(" ");
+        const flag = (name: string) => words.filter((_, i) => words[i - 1] === name);
+        assert.deepEqual(
+            ["--serialized-file", "--handler", "--extra-file", "--requirements-file", "--archive-format"].map(flag),
+            [[base.serializedFile], [base.handler], fixture.args.extraFiles, [], ["zip-store"]],
+        );
         assert.deepEqual(archive.inputs.triggers.slice(0, 1), ["v1"]);
         assert.equal(archive.inputs.dir, undefined, "no checkout-specific path in the inputs");
         assert.equal(fs.existsSync(fixture.store), false, "preview wrote nothing to the store");
