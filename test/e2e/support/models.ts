@@ -36,3 +36,8 @@ export async function readManifest(
 export function listDir(dir: string): string[] {
     return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
 }
+
+/** Each file of a directory with its modification time in nanoseconds, sorted: what a step that ran would change. */
+export function mtimes(dir: string): string[] {
+    return listDir(dir).map((name) => `${name} ${fs.statSync(path.join(dir, name), { bigint: true }).mtimeNs}`);
+}
