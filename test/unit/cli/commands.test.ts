@@ -4,8 +4,16 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
-import { ArchiveSpec, archiveCommand, archiverArgv, rotateCommand, scriptPath } from "../../../components/cli";
-import { shellQuote } from "../../../components/config";
+import {
+    ArchiveSpec,
+    archiveCommand,
+    archiveSpec,
+    archiverArgv,
+    rotateCommand,
+    scriptPath,
+} from "../../../components/cli";
+import { resolveSettings, shellQuote } from "../../../components/config";
+import { makeModelDir, realFiles } from "../../support/fixtures";
 import { publishArchive } from "../../../components/cli/archive";
 
 const spec: ArchiveSpec = {
@@ -76,6 +84,59 @@ describe("command lines", () => {
             wordsAsShellSees(rotateCommand("r.js", { store: "/s", model: "demo", current: "v2", keep: 3 })),
             ["node", "r.js", "--store", "/s", "--model", "demo", "--current", "v2", "--keep", "3"],
         );
+    });
+
+    it("gives the archive step every parameter as its flags (what cli/archive.ts parses)", () => {
+        assert.deepEqual(wordsAsShellSees(archiveCommand("a.js", spec)), [
+            "node",
+            "a.js",
+            "--store",
+            "/mnt/model store",
+            "--model",
+            "demo",
+            "--version",
+            "v2",
+            "--archiver",
+            "torch-model-archiver",
+            "--serialized-file",
+            "models/model.pt",
+            "--handler",
+            "handler.py",
+            "--extra-file",
+            "labels.json",
+            "--extra-file",
+            "index's.bin",
+            "--requirements-file",
+            "requirements.txt",
+            "--archive-format",
+            "zip-store",
+        ]);
+        const bare = wordsAsShellSees(archiveCommand("a.js", { ...spec, extraFiles: [], requirementsFile: undefined }));
+        assert.deepEqual(bare.slice(10), [
+            "--serialized-file",
+            "models/model.pt",
+            "--handler",
+            "handler.py",
+            "--archive-format",
+            "zip-store",
+        ]);
+    });
+
+    it("takes the archive step's parameters from the model settings and the version", () => {
+        const fixture = makeModelDir();
+        const requirementsFile = path.join(fixture.dir, "requirements.txt");
+        const model = resolveSettings({ ...fixture.args, requirementsFile, archiveFormat: "default" }, realFiles).model;
+        assert.deepEqual(archiveSpec(model, "v9"), {
+            store: fixture.store,
+            model: "demo",
+            version: "v9",
+            archiver: "torch-model-archiver",
+            serializedFile: fixture.args.serializedFile,
+            handler: fixture.args.handler,
+            extraFiles: fixture.args.extraFiles,
+            requirementsFile,
+            archiveFormat: "default",
+        });
     });
 
     it("refers to the scripts relative to the project directory", () => {

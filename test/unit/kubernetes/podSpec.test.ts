@@ -61,14 +61,12 @@ describe("pod spec", () => {
     });
 
     it("names the three ports the Services target", () => {
-        assert.deepEqual(
-            container.ports.map((p: any) => [p.name, p.containerPort]),
-            [
-                ["ts", 8080],
-                ["ts-management", 8081],
-                ["ts-metrics", 8082],
-            ],
-        );
+        assert.equal(container.name, "torchserve");
+        assert.deepEqual(container.ports, [
+            { name: "ts", containerPort: 8080, protocol: "TCP" },
+            { name: "ts-management", containerPort: 8081, protocol: "TCP" },
+            { name: "ts-metrics", containerPort: 8082, protocol: "TCP" },
+        ]);
     });
 
     it("gates startup and readiness on the model's workers being READY, and liveness on /ping", () => {
@@ -124,6 +122,7 @@ describe("pod spec", () => {
         assert.equal(pod.securityContext.runAsNonRoot, true);
         assert.equal(pod.securityContext.runAsUser, 1000);
         assert.equal(pod.securityContext.fsGroup, 1000);
+        assert.deepEqual(pod.securityContext.seccompProfile, { type: "RuntimeDefault" });
         assert.equal(container.securityContext.allowPrivilegeEscalation, false);
         assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"]);
     });
@@ -133,7 +132,14 @@ describe("pod spec", () => {
             { name: "config", configMap: { name: "torchserve-config-abc" } },
             { name: "model-store", persistentVolumeClaim: { claimName: "torchserve-model-store", readOnly: true } },
         ]);
-        assert.ok(container.volumeMounts.every((m: any) => m.readOnly === true));
+        assert.deepEqual(
+            container.volumeMounts.map((m: any) => [m.name, m.mountPath, m.readOnly]),
+            [
+                ["config", "/home/model-server/config", true],
+                ["model-store", "/home/model-server/model-store", true],
+            ],
+            "each mount names one of the pod's volumes",
+        );
     });
 
     it("changes only the version label on a version bump", () => {

@@ -1,10 +1,21 @@
 import assert from "node:assert/strict";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
-import { FileHashCache, fingerprintArtifacts, sha256OfFile, versionFromFingerprint } from "../../../components/store";
+import {
+    FileHashCache,
+    archiveSettingsOf,
+    artifactsOf,
+    defaultHashCacheFile,
+    fingerprintArtifacts,
+    sha256OfFile,
+    versionFromFingerprint,
+} from "../../../components/store";
+import { resolveSettings } from "../../../components/config";
+import { makeModelDir, realFiles } from "../../support/fixtures";
 
 function tempFile(content: string): string {
     const file = path.join(tempDir("hash-"), "model.pt");
@@ -130,5 +141,49 @@ describe("content hashing", () => {
         const third = new FileHashCache(cacheFile);
         assert.notEqual(third.hashFile(file), hash);
         assert.equal(third.reads, 1);
+    });
+
+    it("hashes every archive input with its role, and the settings that change the archive", () => {
+        const fixture = makeModelDir();
+        const requirementsFile = path.join(fixture.dir, "requirements.txt");
+        const model = resolveSettings({ ...fixture.args, requirementsFile }, realFiles).model;
+        assert.deepEqual(artifactsOf(model), [
+            { role: "serialized-file", file: fixture.args.serializedFile },
+            { role: "handler", file: fixture.args.handler },
+            { role: "extra-file", file: fixture.args.extraFiles![0] },
+            { role: "requirements-file", file: requirementsFile },
+        ]);
+        assert.deepEqual(archiveSettingsOf(model), ["model=demo", "format=zip-store"]);
+        // A built-in handler is no file: it is a setting.
+        const builtIn = resolveSettings(
+            { ...fixture.args, handler: "image_classifier", extraFiles: [] },
+            realFiles,
+        ).model;
+        assert.deepEqual(artifactsOf(builtIn), [{ role: "serialized-file", file: fixture.args.serializedFile }]);
+        assert.deepEqual(archiveSettingsOf(builtIn), ["model=demo", "format=zip-store", "handler=image_classifier"]);
+        // So a changed requirements file is a new version.
+        const cache = new FileHashCache();
+        const before = fingerprintArtifacts(artifactsOf(model), archiveSettingsOf(model), cache);
+        fs.writeFileSync(requirementsFile, "numpy==2.0.0\n");
+        assert.notEqual(fingerprintArtifacts(artifactsOf(model), archiveSettingsOf(model), cache), before);
+    });
+
+    it("keeps the hash cache under TS_STACK_CACHE when set", () => {
+        const saved = process.env.TS_STACK_CACHE;
+        try {
+            process.env.TS_STACK_CACHE = "/some/cache";
+            assert.equal(defaultHashCacheFile(), "/some/cache/file-hashes.json");
+            delete process.env.TS_STACK_CACHE;
+            assert.equal(
+                defaultHashCacheFile(),
+                path.join(os.homedir(), ".cache", "torchserve-stack", "file-hashes.json"),
+            );
+        } finally {
+            if (saved === undefined) {
+                delete process.env.TS_STACK_CACHE;
+            } else {
+                process.env.TS_STACK_CACHE = saved;
+            }
+        }
     });
 });

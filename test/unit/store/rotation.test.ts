@@ -32,6 +32,25 @@ describe("planRotation", () => {
     it("orders equal times by version so every caller gets the same plan", () => {
         const archives = [at("b", 7), at("a", 7), at("c", 7)];
         assert.deepEqual(planRotation(archives, "x", 2), planRotation([...archives].reverse(), "x", 2));
+        // Whatever order the store lists them in: the highest version counts as the most recent.
+        for (const order of [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ]) {
+            assert.deepEqual(
+                planRotation(
+                    order.map((i) => archives[i]),
+                    "x",
+                    2,
+                ),
+                { keep: ["x", "c"], moveToBackup: ["b", "a"] },
+                JSON.stringify(order),
+            );
+        }
     });
 
     it("rejects keep < 1", () => {
@@ -77,6 +96,15 @@ describe("model store on disk", () => {
         assert.equal(locateArchive(store, "demo", "v0"), "backup");
         assert.equal(locateArchive(store, "demo", "v2"), "store");
         assert.equal(locateArchive(store, "demo", "v9"), "absent");
+    });
+
+    it("does not list a directory named like an archive", () => {
+        const store = makeStore("demo", ["v1"], []);
+        fs.mkdirSync(path.join(store, "demo.v2.mar"));
+        assert.deepEqual(
+            listArchives(store, "demo").map((a) => a.version),
+            ["v1"],
+        );
     });
 
     it("treats a store that does not exist yet as empty", () => {

@@ -172,6 +172,22 @@ describe("config.properties rendering", () => {
         );
     });
 
+    it("renders the same text whatever order the extras were given in", () => {
+        const extras = { ...settings.server.extraProperties, zz_last: "1", aa_first: "2" };
+        const reversed = Object.fromEntries(Object.entries(extras).reverse());
+        const a = renderConfigProperties({ ...input, server: { ...settings.server, extraProperties: extras } });
+        const b = renderConfigProperties({ ...input, server: { ...settings.server, extraProperties: reversed } });
+        assert.equal(a, b);
+        const keys = a
+            .trimEnd()
+            .split("\n")
+            .slice(1)
+            .map((line) => line.slice(0, line.indexOf("=")));
+        assert.equal(keys[0], "aa_first");
+        assert.equal(keys[keys.length - 1], "zz_last");
+        assert.deepEqual(keys, [...keys].sort());
+    });
+
     it("refuses to render without a version to load", () => {
         assert.throws(() => renderConfigProperties({ ...input, versions: [] }), /at least one/);
     });
