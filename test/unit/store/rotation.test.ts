@@ -85,7 +85,17 @@ describe("model store on disk", () => {
         const store = makeStore(
             "demo",
             ["v1", "v2"],
-            ["demo_v0.mar", "demo2.v1.mar", "demo-x.v1.mar", "notes.txt", "backup/demo.v0.mar", "demo.v3.mar.partial"],
+            [
+                "demo_v0.mar",
+                "demo2.v1.mar",
+                "demo-x.v1.mar",
+                "notes.txt",
+                "backup/demo.v0.mar",
+                "demo.v3.mar.partial",
+                // Match demo.*.mar but are no archive names of ours.
+                "demo.has space.mar",
+                "demo..mar",
+            ],
         );
         assert.deepEqual(
             listArchives(store, "demo")
