@@ -29,6 +29,18 @@ describe("content hashing", () => {
         assert.equal(sha256OfFile(file), crypto.createHash("sha256").update("hello").digest("hex"));
     });
 
+    it("closes every file it hashes", () => {
+        const file = tempFile("weights");
+        const open = () => fs.readdirSync("/proc/self/fd").length;
+        const before = open();
+        for (let i = 0; i < 50; i++) {
+            sha256OfFile(file);
+        }
+        assert.equal(open(), before);
+        assert.throws(() => sha256OfFile(path.dirname(file)), /EISDIR/);
+        assert.equal(open(), before, "closed when reading fails too");
+    });
+
     it("gives a 12-character version that is a valid label value", () => {
         assert.equal(versionFromFingerprint("a".repeat(64)), "aaaaaaaaaaaa");
         // Real fingerprints of many artifact sets: README promises "the first 12 hex digits", and the
