@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
 import { buildConfigProperties, renderConfigProperties } from "../../../components/torchserve";
-import { resolveSettings } from "../../../components/config";
+import { MANAGED_PROPERTY_KEYS, resolveSettings } from "../../../components/config";
 import { makeModelDir, realFiles } from "../../support/fixtures";
 import { parseJavaProperties, parseNaivePython } from "../../support/javaProperties";
 
@@ -186,6 +186,13 @@ describe("config.properties rendering", () => {
         assert.equal(keys[0], "aa_first");
         assert.equal(keys[keys.length - 1], "zz_last");
         assert.deepEqual(keys, [...keys].sort());
+    });
+
+    it("renders only keys that extraProperties refuses, so no user entry can meet a rendered one", () => {
+        const own = buildConfigProperties({ ...input, server: { ...settings.server, extraProperties: {} } });
+        for (const key of Object.keys(own)) {
+            assert.ok(key in MANAGED_PROPERTY_KEYS, `${key} is rendered but accepted in extraProperties`);
+        }
     });
 
     it("refuses to render without a version to load", () => {
