@@ -9,7 +9,7 @@ import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 
 export default defineConfig(
-    { ignores: ["bin/", "node_modules/", ".dev/"] },
+    { ignores: ["bin/", "node_modules/", ".dev/", "reports/", ".stryker-tmp/"] },
     js.configs.recommended,
     tseslint.configs.recommended,
     {

@@ -66,7 +66,7 @@ export function quantityValue(value: string): number {
     }
     const suffix = match[3] ?? "";
     const number = Number(match[1]);
-    if (/^[eE]/.test(suffix)) {
+    if (/^[eE][+-]?[0-9]/.test(suffix)) {
         return number * 10 ** Number(suffix.slice(1));
     }
     return number * SUFFIX_FACTORS[suffix];

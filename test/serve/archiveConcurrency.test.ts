@@ -20,7 +20,7 @@ import { tempDir } from "../support/tempDir";
 
 const run = promisify(exec);
 const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
-// Large enough that the two archivers' copy-and-zip phases overlap.
+// Large enough that the copy-and-zip phases of archivers started together overlap.
 const MODEL_MIB = 256;
 
 /** sha256 of one entry of a zip archive, read with Python's zipfile. */
@@ -40,9 +40,31 @@ describe("archive steps running at once", () => {
         const pythonEnv = venv();
         const scratchBefore = scratchDirs();
         const work = tempDir("archive-concurrency-");
+        // Each step's archiver is a stand-in that waits until both steps have reached their archiver, then
+        // runs the real one: the two archivers run at the same time by construction, whatever the load.
+        const barrier = path.join(work, "barrier");
+        fs.mkdirSync(barrier);
         const jobs = [1, 2].map((n) => {
             const model = path.join(work, `model-${n}.pt`);
             fs.writeFileSync(model, crypto.randomBytes(MODEL_MIB * 2 ** 20));
+            const archiver = path.join(work, `archiver-${n}`);
+            const times = path.join(work, `times-${n}`);
+            fs.writeFileSync(
+                archiver,
+                [
+                    "#!/bin/sh",
+                    `touch ${barrier}/${n}`,
+                    "i=0",
+                    `while [ "$(ls ${barrier} | wc -l)" -lt 2 ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done`,
+                    `date +%s%N > ${times}`,
+                    `${path.join(pythonEnv, "bin", "torch-model-archiver")} "$@"`,
+                    "status=$?",
+                    `date +%s%N >> ${times}`,
+                    "exit $status",
+                    "",
+                ].join("\n"),
+                { mode: 0o755 },
+            );
             const store = path.join(work, `store-${n}`);
             fs.mkdirSync(store);
             const spec: ArchiveSpec = {
@@ -59,20 +81,36 @@ describe("archive steps running at once", () => {
                 bytes: MODEL_MIB * 2 ** 20,
                 served: [`v${n}`],
                 build: {
-                    archiver: path.join(pythonEnv, "bin", "torch-model-archiver"),
+                    archiver,
                     serializedFile: model,
                     handler: HANDLER,
                     extraFiles: [],
                     archiveFormat: "zip-store",
                 },
             };
-            return { spec, expected: crypto.createHash("sha256").update(fs.readFileSync(model)).digest("hex") };
+            return {
+                spec,
+                times,
+                expected: crypto.createHash("sha256").update(fs.readFileSync(model)).digest("hex"),
+            };
         });
 
-        await Promise.all(
+        const results = await Promise.allSettled(
             jobs.map(({ spec }) => run(archiveCommand(scriptPath(PROJECT_DIR, "archive"), spec), { cwd: PROJECT_DIR })),
         );
 
+        const [first, second] = jobs.map(({ times }) => fs.readFileSync(times, "utf8").trim().split("\n").map(BigInt));
+        assert.ok(
+            first[0] < second[1] && second[0] < first[1],
+            `the two archivers ran at the same time: ${first.join("-")} and ${second.join("-")} (ns)`,
+        );
+        results.forEach((result, i) => {
+            assert.equal(
+                result.status,
+                "fulfilled",
+                `archive step ${i + 1}: ${(result as PromiseRejectedResult).reason}`,
+            );
+        });
         for (const { spec, expected } of jobs) {
             const archive = path.join(spec.store, spec.subdir, `demo.${spec.version}.mar`);
             assert.equal(

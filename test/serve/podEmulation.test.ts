@@ -142,27 +142,50 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
     });
 
     it("keeps a pod unready while its model loads, although /ping already says Healthy", async () => {
+        // The model loads until the test opens a gate: no race with the machine's speed or the JVM's start.
         const work = tempDir("serve-slow-");
+        const loading = path.join(work, "loading");
+        const gate = path.join(work, "gate");
         const slowHandler = path.join(work, "slow_handler.py");
         fs.writeFileSync(
             slowHandler,
-            "import time\nfrom handler import TinyHandler\n\n\nclass Slow(TinyHandler):\n    def initialize(self, context):\n        time.sleep(8)\n        super().initialize(context)\n",
+            [
+                "import os",
+                "import time",
+                "from handler import TinyHandler",
+                "",
+                "",
+                "class Slow(TinyHandler):",
+                "    def initialize(self, context):",
+                `        open(${JSON.stringify(loading)}, "w").close()`,
+                "        deadline = time.time() + 300",
+                `        while not os.path.exists(${JSON.stringify(gate)}) and time.time() < deadline:`,
+                "            time.sleep(0.1)",
+                "        super().initialize(context)",
+                "",
+            ].join("\n"),
         );
         fs.mkdirSync(path.join(work, "store"));
         const settings = await localSettings(path.join(work, "store"), { modelName: "slow", handler: slowHandler });
         await deployVersion(pythonEnv, settings, "v1", 1, [HANDLER]);
         pod = startLocalPod(pythonEnv, settings, "v1");
-        const pingAt = await waitForPing(`${pod.urls.inference}/ping`, 60, pod.server.startedAt);
-        assert.equal(
-            pod.server.probe(pod.ready),
-            false,
-            `at ${pingAt.toFixed(1)}s /ping is Healthy but the model is still loading`,
-        );
-        const readyAt = await pod.server.waitForProbe(pod.ready, 60);
-        assert.ok(
-            readyAt - pingAt > 5,
-            `ready ${readyAt.toFixed(1)}s after start, /ping Healthy at ${pingAt.toFixed(1)}s`,
-        );
+        await waitFor(() => fs.existsSync(loading), 180, "the worker to start loading the model");
+        await waitForPing(`${pod.urls.inference}/ping`, 180, performance.now());
+        for (let sample = 0; sample < 3; sample++) {
+            assert.equal(
+                (await fetch(`${pod.urls.inference}/ping`)).status,
+                200,
+                "/ping is Healthy while the model loads",
+            );
+            assert.equal(pod.server.probe(pod.ready), false, `sample ${sample}: unready while the model loads`);
+            await new Promise((r) => setTimeout(r, 300));
+        }
+        fs.writeFileSync(gate, "");
+        // Ready soon after the load ends: the readiness period is 5 s; the budget leaves room for a loaded machine.
+        const readyAfter = await pod.server.waitForProbe(pod.ready, 60, performance.now());
+        readySeconds.afterModelLoaded = Number(readyAfter.toFixed(1));
+        const answer = await predict(`${pod.urls.inference}/predictions/slow`);
+        assert.equal(answer.status, 200, answer.body);
         await pod.server.stop();
     });
 
@@ -221,6 +244,17 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
         await pod.server.stop();
     });
 });
+
+/** Waits until `condition` holds, at most `budgetSeconds`. */
+async function waitFor(condition: () => boolean, budgetSeconds: number, what: string): Promise<void> {
+    const deadline = performance.now() + budgetSeconds * 1000;
+    while (!condition()) {
+        if (performance.now() > deadline) {
+            throw new Error(`timed out after ${budgetSeconds}s waiting for ${what}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+}
 
 /** Seconds from `startedAt` until `url` answers 200. */
 async function waitForPing(url: string, budgetSeconds: number, startedAt: number): Promise<number> {

@@ -1,7 +1,7 @@
 /** kubectl helpers and a ReplicaSet watch that records a rollout as it happens. */
 import { ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { runOk } from "./run";
+import { run, runOk } from "./run";
 
 export class Kube {
     constructor(private readonly env: NodeJS.ProcessEnv) {}
@@ -84,21 +84,50 @@ export class RolloutRecorder {
         await listed;
     }
 
-    async stop(): Promise<void> {
+    /**
+     * Stops the watch once it has caught up: `pulumi up` returns when the API server says the rollout
+     * is done, but the watch's events may still be on their way (a loaded machine). Waits, at most
+     * `catchUpMs`, until the last sample equals the ReplicaSets as the API server lists them now.
+     */
+    async stop(catchUpMs = 30_000): Promise<void> {
+        const deadline = Date.now() + catchUpMs;
+        while (this.watch && this.watch.exitCode === null && Date.now() < deadline) {
+            const now = await this.list();
+            if (JSON.stringify(this.samples[this.samples.length - 1] ?? []) === JSON.stringify(now)) {
+                break;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
         this.watch?.kill();
         await this.exited;
     }
 
+    /** The ReplicaSets as the API server lists them now, in the shape of a sample. */
+    private async list(): Promise<ReplicaSetSample[]> {
+        const listed = await run(
+            "kubectl",
+            [
+                "get",
+                "replicasets",
+                "-n",
+                this.namespace,
+                "-l",
+                `app.kubernetes.io/instance=${this.instance}`,
+                "-o",
+                `jsonpath={range .items[*]}${WATCH_TEMPLATE}{end}`,
+            ],
+            { env: this.env },
+        );
+        return listed.stdout
+            .split("\n")
+            .filter((line) => line.trim())
+            .map(parseLine)
+            .sort((a, b) => a.revision - b.revision);
+    }
+
     private record(line: string): void {
-        const [name, revision, version, desired, current, available] = line.split("|");
-        this.current.set(name, {
-            name,
-            revision: Number(revision || 0),
-            version,
-            desired: Number(desired || 0),
-            current: Number(current || 0),
-            available: Number(available || 0),
-        });
+        const sampled = parseLine(line);
+        this.current.set(sampled.name, sampled);
         const sample = [...this.current.values()].sort((a, b) => a.revision - b.revision);
         const last = this.samples[this.samples.length - 1];
         if (!last || JSON.stringify(last) !== JSON.stringify(sample)) {
@@ -112,4 +141,16 @@ export class RolloutRecorder {
             sample.map((rs) => `r${rs.revision}:${rs.version} ${rs.desired}/${rs.current}/${rs.available}`).join("  "),
         );
     }
+}
+
+function parseLine(line: string): ReplicaSetSample {
+    const [name, revision, version, desired, current, available] = line.split("|");
+    return {
+        name,
+        revision: Number(revision || 0),
+        version,
+        desired: Number(desired || 0),
+        current: Number(current || 0),
+        available: Number(available || 0),
+    };
 }

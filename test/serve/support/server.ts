@@ -126,15 +126,18 @@ export class TorchServeProcess {
         return result.status === 0;
     }
 
-    /** Seconds from start until the probe command first passes; fails with the server log after the budget. */
-    async waitForProbe(command: readonly string[], budgetSeconds: number): Promise<number> {
-        const deadline = this.startedAt + budgetSeconds * 1000;
+    /**
+     * Seconds from `from` (the server's start unless given) until the probe command first passes;
+     * fails with the server log after the budget, counted from `from` too.
+     */
+    async waitForProbe(command: readonly string[], budgetSeconds: number, from = this.startedAt): Promise<number> {
+        const deadline = from + budgetSeconds * 1000;
         while (performance.now() < deadline) {
             if (!this.running) {
                 throw new Error(`torchserve exited with ${this.child?.exitCode}\n${this.log()}`);
             }
             if (this.probe(command)) {
-                return (performance.now() - this.startedAt) / 1000;
+                return (performance.now() - from) / 1000;
             }
             await new Promise((r) => setTimeout(r, 250));
         }

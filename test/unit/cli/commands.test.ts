@@ -7,13 +7,15 @@ import {
     ArchiveSpec,
     RotateSpec,
     archiveCommand,
+    archiveSpec,
     archiverArgv,
     parseArchiveArgs,
     parseRotateArgs,
     rotateCommand,
     scriptPath,
 } from "../../../components/cli";
-import { shellQuote } from "../../../components/config";
+import { resolveSettings, shellQuote } from "../../../components/config";
+import { makeModelDir, realFiles } from "../../support/fixtures";
 
 const owner = { stack: "organization/torchserve-stack/prod", namespace: "ml-prod", appName: "torchserve" };
 
@@ -101,6 +103,34 @@ describe("command lines", () => {
         const withoutServed = words.filter((w, i) => w !== "--served" && words[i - 1] !== "--served");
         assert.throws(() => parseArchiveArgs(withoutServed), /missing --served/);
         assert.throws(() => parseRotateArgs(["--store", "/s", "--keepp", "v1"]), /Unknown option '--keepp'/);
+    });
+
+    it("takes the archive step's parameters from the model settings and the planned release", () => {
+        const fixture = makeModelDir();
+        const requirementsFile = path.join(fixture.dir, "requirements.txt");
+        const model = resolveSettings({ ...fixture.args, requirementsFile, archiveFormat: "default" }, realFiles).model;
+        const release = { version: "v9", fingerprint: "f".repeat(64), bytes: 42, served: ["v9", "v8"] };
+        assert.deepEqual(archiveSpec(model, owner, release), {
+            store: fixture.store,
+            subdir: "ml-dev/torchserve",
+            owner,
+            model: "demo",
+            ...release,
+            build: {
+                archiver: "torch-model-archiver",
+                archiveFormat: "default",
+                serializedFile: fixture.args.serializedFile,
+                handler: fixture.args.handler,
+                extraFiles: fixture.args.extraFiles,
+                requirementsFile,
+            },
+        });
+        const switching = resolveSettings(
+            { ...fixture.args, serializedFile: undefined, modelVersion: "v8" },
+            realFiles,
+        );
+        assert.equal(archiveSpec(switching.model, owner, release).build, undefined, "no files: no build");
+        assert.throws(() => archiveSpec({ ...model, storePath: undefined }, owner, release), /modelStorePath/);
     });
 
     it("refers to the scripts relative to the project directory", () => {

@@ -262,6 +262,19 @@ describe("resolveSettings", () => {
         ["bad ephemeral base", { ephemeralStorageBase: "lots" }, "ephemeralStorageBase", /quantity/],
         ["ephemeral limit below base", { ephemeralStorageLimit: "100Mi" }, "ephemeralStorageLimit", /smaller than/],
         ["negative start margin", { podStartMarginSeconds: -1 }, "podStartMarginSeconds", /0 to 3600/],
+        // Each bound checked once (the mutation run found these branches reached by no bad config).
+        ["image with a space", { image: "pytorch/torchserve 0.12" }, "image", /image reference/],
+        ["zero job queue", { jobQueueSize: 0 }, "jobQueueSize", /1 to 1000000/],
+        ["rollout timeout above 4 h", { rolloutTimeoutMinutes: 241 }, "rolloutTimeoutMinutes", /1 to 240/],
+        ["zero batch size", { batchSize: 0 }, "batchSize", /1 to 4096/],
+        ["no worker", { minWorkers: 0 }, "minWorkers", /1 to 64/],
+        ["negative batch delay", { maxBatchDelayMs: -1 }, "maxBatchDelayMs", /0 to 600000/],
+        ["zero response timeout", { responseTimeoutSeconds: 0 }, "responseTimeoutSeconds", /1 to 86400/],
+        ["blank archiver command", { archiverCommand: "  " }, "archiverCommand", /empty/],
+        ["no serialized file", { serializedFile: "" }, "serializedFile", /required/],
+        ["extra files not a list", { extraFiles: "labels.json" as any }, "extraFiles", /list of file paths/],
+        ["zero memory limit", { memoryLimit: "0" }, "memoryLimit", /positive Kubernetes quantity/],
+        ["bad unavailability", { maxUnavailable: "lots" }, "maxUnavailable", /percentage/],
     ];
 
     for (const [name, overrides, key, problem] of badConfigs) {

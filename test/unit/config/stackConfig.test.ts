@@ -182,4 +182,29 @@ describe("stack config", () => {
             assert.match(byKey.extraFiles.problem, /list of strings/);
         }
     });
+
+    it("reads booleans and maps from their config text", () => {
+        const parsed = parseStackConfig(
+            {
+                ...required,
+                "torchserve-stack:tokenAuth": "true",
+                "torchserve-stack:createNamespace": "false",
+                "torchserve-stack:extraProperties": JSON.stringify({ max_request_size: "10" }),
+            },
+            project.name,
+            "dev",
+        );
+        assert.equal(parsed.tokenAuth, true);
+        assert.equal(parsed.createNamespace, false);
+        assert.deepEqual(parsed.extraProperties, { max_request_size: "10" });
+        for (const notAMap of ["[1]", "null", '"x"']) {
+            assert.throws(
+                () =>
+                    parseStackConfig({ ...required, "torchserve-stack:extraProperties": notAMap }, project.name, "dev"),
+                (error: unknown) =>
+                    error instanceof ConfigValidationError && error.problems.some((p) => p.key === "extraProperties"),
+                notAMap,
+            );
+        }
+    });
 });

@@ -19,8 +19,15 @@ describe("model-store claim and volume", () => {
         );
         const volume = buildModelStoreVolume(settings)!;
         assert.equal(volume.name, "ml-dev.torchserve-model-store");
-        assert.equal(volume.spec.persistentVolumeReclaimPolicy, "Retain");
-        assert.deepEqual(volume.spec.claimRef, { namespace: "ml-dev", name: "torchserve-model-store" });
+        // What the claim below asks for, or it never binds: size, access modes, no storage class.
+        assert.deepEqual(volume.spec, {
+            capacity: { storage: "5Gi" },
+            accessModes: ["ReadWriteMany"],
+            persistentVolumeReclaimPolicy: "Retain",
+            storageClassName: "",
+            hostPath: { path: "/data/store", type: "DirectoryOrCreate" },
+            claimRef: { namespace: "ml-dev", name: "torchserve-model-store" },
+        });
         const claim = buildModelStoreClaim(settings, volume.name) as any;
         assert.equal(claim.name, "torchserve-model-store");
         assert.deepEqual(claim.annotations, {}, "waits for Bound: the volume is there");
@@ -64,5 +71,16 @@ describe("model-store claim and volume", () => {
         assert.deepEqual(claim.annotations, { "pulumi.com/skipAwait": "true" });
         assert.equal(claim.spec.storageClassName, "fast");
         assert.equal(claim.spec.volumeName, undefined);
+        const byDefault = buildModelStoreClaim(resolveSettings(fixture.args, realFiles), undefined) as any;
+        assert.ok(!("storageClassName" in byDefault.spec), "no class: the cluster's default class provisions it");
+    });
+
+    it("binds to the static volume even when a storage class is configured", () => {
+        const settings = resolveSettings(
+            { ...fixture.args, modelStoreHostPath: "/data/store", modelStoreStorageClass: "fast" },
+            realFiles,
+        );
+        const claim = buildModelStoreClaim(settings, buildModelStoreVolume(settings)!.name) as any;
+        assert.equal(claim.spec.storageClassName, "", "a class would send the claim to a provisioner instead");
     });
 });

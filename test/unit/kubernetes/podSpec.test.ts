@@ -5,9 +5,7 @@ import {
     buildPodSpec,
     ephemeralStorage,
     modelReadyCommand,
-    podLabels,
     selectorLabels,
-    torchServeArgs,
 } from "../../../components/kubernetes";
 import { resolveSettings } from "../../../components/config";
 import { makeModelDir, realFiles } from "../../support/fixtures";
@@ -27,6 +25,8 @@ const input = {
 const spec = buildDeploymentSpec(input) as any;
 const pod = buildPodSpec(input) as any;
 const container = pod.containers[0];
+// The labels every object of the stack carries (README "What gets deployed"): existing stacks select by them.
+const SELECTOR = { "app.kubernetes.io/name": "torchserve", "app.kubernetes.io/instance": "torchserve" };
 
 describe("pod spec", () => {
     it("rolls with zero downtime by default", () => {
@@ -35,8 +35,17 @@ describe("pod spec", () => {
     });
 
     it("selects by stable labels and marks pods with the version", () => {
-        assert.deepEqual(spec.selector.matchLabels, selectorLabels("torchserve"));
-        assert.equal(spec.template.metadata.labels["app.kubernetes.io/version"], "v7");
+        assert.deepEqual(spec.selector.matchLabels, SELECTOR);
+        assert.deepEqual(spec.template.metadata.labels, {
+            ...SELECTOR,
+            "app.kubernetes.io/version": "v7",
+            "app.kubernetes.io/component": "model-server",
+        });
+        const other = buildDeploymentSpec({
+            ...input,
+            settings: resolveSettings({ ...fixture.args, appName: "ts-b" }, realFiles),
+        }) as any;
+        assert.deepEqual(other.selector.matchLabels, { ...SELECTOR, "app.kubernetes.io/instance": "ts-b" });
         for (const [key, value] of Object.entries(spec.selector.matchLabels)) {
             assert.equal(spec.template.metadata.labels[key], value, "selector matches the template");
         }
@@ -48,10 +57,10 @@ describe("pod spec", () => {
 
     it("runs torchserve in the foreground without config snapshots, bypassing the image entrypoint", () => {
         assert.deepEqual(container.command, ["torchserve"]);
-        assert.deepEqual(container.args, torchServeArgs());
-        assert.ok(container.args.includes("--foreground"));
-        assert.ok(container.args.includes("--ncs"));
-        assert.deepEqual(container.args.slice(-4), [
+        assert.deepEqual(container.args, [
+            "--start",
+            "--foreground",
+            "--ncs",
             "--model-store",
             "/home/model-server/model-store",
             "--ts-config",
@@ -78,14 +87,25 @@ describe("pod spec", () => {
     });
 
     it("gates startup and readiness on the model's workers being READY, and liveness on /ping", () => {
-        for (const probe of [container.startupProbe, container.readinessProbe]) {
-            assert.deepEqual(probe.exec.command, modelReadyCommand(settings, ["v7", "v6"]));
-        }
-        assert.deepEqual(container.livenessProbe.httpGet, { path: "/ping", port: "ts" });
-        assert.equal(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold, 300);
-        const [python, flag, script] = modelReadyCommand(settings, ["v7", "v6"]);
+        // What the check decides is run for real in probes.test.ts; here: which probe runs it, how often.
+        const [python, flag, script] = container.readinessProbe.exec.command;
         assert.deepEqual([python, flag], ["python", "-c"]);
         assert.match(script, /http:\/\/127\.0\.0\.1:8081\/models\/demo\/all/);
+        assert.deepEqual(container.startupProbe.exec.command, container.readinessProbe.exec.command);
+        assert.equal(container.startupProbe.httpGet, undefined);
+        assert.deepEqual(container.livenessProbe.httpGet, { path: "/ping", port: "ts" });
+        assert.equal(container.livenessProbe.exec, undefined, "liveness does not wait for the model");
+        // README "Performance": startup every 2 s within startupTimeoutSeconds (300), readiness every 5 s
+        // with 2 failures to leave the Service, liveness every 10 s with 6 failures before a restart.
+        const timing = (p: any) => [p.periodSeconds, p.failureThreshold];
+        assert.deepEqual(timing(container.startupProbe), [2, 150]);
+        assert.deepEqual(timing(container.readinessProbe), [5, 2]);
+        assert.deepEqual(timing(container.livenessProbe), [10, 6]);
+        const slow = buildPodSpec({
+            ...input,
+            settings: resolveSettings({ ...fixture.args, startupTimeoutSeconds: 901 }, realFiles),
+        }) as any;
+        assert.deepEqual(timing(slow.containers[0].startupProbe), [2, 451], "rounded up: never less than the budget");
         assert.match(script, /e=\["v7","v6"\]/, "the check names the versions the pod must serve");
         assert.throws(() => modelReadyCommand(settings, []), /needs the versions/);
     });
@@ -94,7 +114,8 @@ describe("pod spec", () => {
         const tokenSettings = resolveSettings({ ...fixture.args, tokenAuth: true, replicas: 1 }, realFiles);
         const tokenPod = buildPodSpec({ ...input, settings: tokenSettings }) as any;
         assert.deepEqual(tokenPod.containers[0].livenessProbe.tcpSocket, { port: "ts" });
-        assert.match(modelReadyCommand(tokenSettings, ["v7"])[2], /key_file\.json/);
+        assert.equal(tokenPod.containers[0].livenessProbe.httpGet, undefined, "/ping needs a key then");
+        assert.match(tokenPod.containers[0].readinessProbe.exec.command[2], /key_file\.json/);
     });
 
     it("stops the server itself before the container is killed, with time to drain", () => {
@@ -123,6 +144,7 @@ describe("pod spec", () => {
         assert.equal(pod.securityContext.runAsNonRoot, true);
         assert.equal(pod.securityContext.runAsUser, 1000);
         assert.equal(pod.securityContext.fsGroup, 1000);
+        assert.deepEqual(pod.securityContext.seccompProfile, { type: "RuntimeDefault" });
         assert.equal(container.securityContext.allowPrivilegeEscalation, false);
         assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"]);
     });
@@ -227,7 +249,11 @@ describe("pod spec", () => {
             return { ...s, template: { spec: { ...s.template.spec, containers: [rest] } } };
         };
         assert.deepEqual(withoutVersion(next), withoutVersion(spec));
-        assert.deepEqual(next.template.metadata.labels, podLabels("torchserve", "v8"));
+        assert.deepEqual(next.template.metadata.labels, {
+            ...SELECTOR,
+            "app.kubernetes.io/version": "v8",
+            "app.kubernetes.io/component": "model-server",
+        });
         assert.match(next.template.spec.containers[0].readinessProbe.exec.command[2], /e=\["v8","v7"\]/);
     });
 });

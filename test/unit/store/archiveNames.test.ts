@@ -22,6 +22,11 @@ describe("archive names", () => {
             "demo..mar",
             "backup/demo.v1.mar",
             "demo.v1/x.mar",
+            // A valid model name with a version that is no label value, and the other way round.
+            "demo.has space.mar",
+            "demo.-v1.mar",
+            "de mo.v1.mar",
+            "demo!.v1.mar",
         ]) {
             assert.equal(parseArchiveFileName(file), undefined, file);
         }

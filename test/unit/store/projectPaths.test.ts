@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { findProjectDir, rebase, rebaseModelPaths } from "../../../components/store";
+import { findProjectDir, rebase, rebaseModelPaths, resolveFromProject } from "../../../components/store";
 import { ModelSettings } from "../../../components/config";
 import { tempDir } from "../../support/tempDir";
 
@@ -39,6 +39,11 @@ describe("project paths", () => {
             findProjectDir("/a/b", () => false),
             "/a/b",
         );
+    });
+
+    it("resolves a user's relative path from the project directory, and keeps an absolute one", () => {
+        assert.equal(resolveFromProject("/work/project", "model/handler.py"), "/work/project/model/handler.py");
+        assert.equal(resolveFromProject("/work/project", "/data/model.pt"), "/data/model.pt");
     });
 
     it("rebases relative paths from the project directory onto the working directory, and keeps absolute ones", () => {

@@ -54,10 +54,26 @@ describe("model store on disk", () => {
         const { part } = makeStore(
             "demo",
             ["v1", "v2"],
-            ["demo_v0.mar", "demo2.v1.mar", "demo-x.v1.mar", "notes.txt", "backup/demo.v0.mar", "demo.v3.mar.partial"],
+            [
+                "demo_v0.mar",
+                "demo2.v1.mar",
+                "demo-x.v1.mar",
+                "notes.txt",
+                "backup/demo.v0.mar",
+                "demo.v3.mar.partial",
+                // Match demo.*.mar but are no archive names of ours.
+                "demo.has space.mar",
+                "demo..mar",
+            ],
         );
         assert.deepEqual(listArchiveVersions(part, "demo"), ["v1", "v2"]);
         assert.deepEqual(listArchiveVersions(path.join(os.tmpdir(), "no-such-store-xyz"), "demo"), []);
+    });
+
+    it("does not list a directory named like an archive", () => {
+        const { part } = makeStore("demo", ["v1"], []);
+        fs.mkdirSync(path.join(part, "demo.v2.mar"));
+        assert.deepEqual(listArchiveVersions(part, "demo"), ["v1"]);
     });
 
     it("rotates into backup/ without touching other files, other parts or existing backups", async () => {

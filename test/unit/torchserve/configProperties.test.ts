@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { tempDir } from "../../support/tempDir";
 import { describe, it } from "node:test";
 import { buildConfigProperties, renderConfigProperties } from "../../../components/torchserve";
-import { resolveSettings } from "../../../components/config";
+import { MANAGED_PROPERTY_KEYS, resolveSettings } from "../../../components/config";
 import { makeModelDir, realFiles } from "../../support/fixtures";
 import { parseJavaProperties, parseNaivePython } from "../../support/javaProperties";
 
@@ -103,6 +103,110 @@ describe("config.properties rendering", () => {
     it("keeps user extras and lets managed keys win", () => {
         assert.equal(expected.max_request_size, "104857600");
         assert.equal(expected.cors_allowed_origin, "https://a.example:8443");
+        // Config validation refuses managed keys in extraProperties; the renderer must not rely on that.
+        const clashing = buildConfigProperties({
+            ...input,
+            server: {
+                ...settings.server,
+                extraProperties: {
+                    ...settings.server.extraProperties,
+                    enable_model_api: "true",
+                    load_models: "all",
+                    inference_address: "http://127.0.0.1:9999",
+                    default_startup_timeout: "1",
+                },
+            },
+        });
+        assert.equal(clashing.enable_model_api, "false");
+        assert.equal(clashing.load_models, "demo.v3.mar,demo.v2.mar,demo.v1.mar");
+        assert.equal(clashing.inference_address, "http://0.0.0.0:8080");
+        assert.equal(clashing.default_startup_timeout, "300");
+        assert.equal(clashing.max_request_size, "104857600", "the other extras stay");
+    });
+
+    it("holds every key the README promises, with the documented defaults, and nothing else", () => {
+        // Written out from README (Configuration reference, config.properties) and the design notes,
+        // read back with the Properties.load parser: not the renderer's own map.
+        const perVersion = (defaultVersion: boolean, marName: string) => ({
+            batchSize: 1,
+            defaultVersion,
+            marName,
+            maxBatchDelay: 100,
+            maxWorkers: 1,
+            minWorkers: 1,
+            responseTimeout: 120,
+        });
+        const { models, ...flat } = parseJavaProperties(text);
+        assert.deepEqual(flat, {
+            allowed_urls: "file://.*",
+            cors_allowed_origin: "https://a.example:8443",
+            default_startup_timeout: "300",
+            disable_token_authorization: "true",
+            enable_model_api: "false",
+            inference_address: "http://0.0.0.0:8080",
+            install_py_dep_per_model: "false",
+            job_queue_size: "100",
+            load_models: "demo.v3.mar,demo.v2.mar,demo.v1.mar",
+            management_address: "http://127.0.0.1:8081",
+            max_request_size: "104857600",
+            metrics_address: "http://0.0.0.0:8082",
+            metrics_mode: "prometheus",
+            model_store: "/home/model-server/model-store",
+        });
+        assert.deepEqual(JSON.parse(models), {
+            demo: {
+                v1: perVersion(false, "demo.v1.mar"),
+                v2: perVersion(false, "demo.v2.mar"),
+                v3: perVersion(true, "demo.v3.mar"),
+            },
+        });
+    });
+
+    it("follows the startup budget and installs per-model pip dependencies when a requirements file is set", () => {
+        const requirementsFile = path.join(path.dirname(fixture.args.serializedFile!), "requirements.txt");
+        const withRequirements = resolveSettings(
+            { ...fixture.args, requirementsFile, startupTimeoutSeconds: 77 },
+            realFiles,
+        );
+        const rendered = parseJavaProperties(renderConfigProperties({ ...input, server: withRequirements.server }));
+        assert.equal(rendered.default_startup_timeout, "77");
+        assert.equal(
+            rendered.install_py_dep_per_model,
+            "true",
+            "installPyDepPerModel auto: true with requirementsFile",
+        );
+        const forcedOff = resolveSettings(
+            { ...fixture.args, requirementsFile, installPyDepPerModel: false },
+            realFiles,
+        );
+        assert.equal(
+            parseJavaProperties(renderConfigProperties({ ...input, server: forcedOff.server }))
+                .install_py_dep_per_model,
+            "false",
+        );
+    });
+
+    it("renders the same text whatever order the extras were given in", () => {
+        const extras = { ...settings.server.extraProperties, zz_last: "1", aa_first: "2" };
+        const reversed = Object.fromEntries(Object.entries(extras).reverse());
+        const a = renderConfigProperties({ ...input, server: { ...settings.server, extraProperties: extras } });
+        const b = renderConfigProperties({ ...input, server: { ...settings.server, extraProperties: reversed } });
+        assert.equal(a, b);
+        const keys = a
+            .trimEnd()
+            .split("\n")
+            .slice(1)
+            .map((line) => line.slice(0, line.indexOf("=")));
+        assert.equal(keys[0], "aa_first");
+        assert.equal(keys[keys.length - 1], "zz_last");
+        assert.deepEqual(keys, [...keys].sort());
+    });
+
+    it("renders only keys that extraProperties refuses, so no user entry can meet a rendered one", () => {
+        const own = buildConfigProperties({ ...input, server: { ...settings.server, extraProperties: {} } });
+        for (const key of Object.keys(own)) {
+            assert.ok(key in MANAGED_PROPERTY_KEYS, `${key} is rendered but accepted in extraProperties`);
+        }
     });
 
     it("refuses to render without a version to load", () => {
