@@ -99,12 +99,18 @@ real_node_ready() {
   [ "$(kc get node "$REAL_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 
-# Fail early when another cluster holds the real node.
+# Fail early when another live cluster holds the real node. A holder whose
+# control plane is gone (a run killed before its `down`, a cluster dir
+# removed by hand) can never give the node back: stop its node and go on.
 check_real_node_free() {
   local owner
   owner="$(real_node_owner)"
-  [ -z "$owner" ] || [ "$owner" = "$NAME" ] \
-    || die "the real node of this machine is held by cluster '$owner' (one per machine: one kube-proxy owns the host's rules); stop it first: scripts/cluster.sh down $owner"
+  [ -z "$owner" ] || [ "$owner" = "$NAME" ] && return 0
+  if [ -n "$(pgrep -f -- "$KWOK_WORKDIR/clusters/$owner/" || true)" ]; then
+    die "the real node of this machine is held by cluster '$owner' (one per machine: one kube-proxy owns the host's rules); stop it first: scripts/cluster.sh down $owner"
+  fi
+  log "the real node was held by cluster '$owner', whose control plane is not running: stopping that node"
+  "$SCRIPT_DIR/node.sh" down >/dev/null || die "could not stop the stale real node of '$owner' (scripts/node.sh down)"
 }
 
 start_real_node() {
