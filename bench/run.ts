@@ -5,6 +5,16 @@
  * Env: BENCH_MIB (model size, default 1024), BENCH_RUNS (default 3),
  * BENCH_PARTS (comma list of archive,hash,eval,startup,pulumi; default all),
  * BENCH_DIR (scratch directory on the disk to measure, default the system temp dir).
+ *
+ * The release parts (models of real sizes on real TorchServe; see
+ * bench/PERFORMANCE.md), not in the default list because they take an hour:
+ * BENCH_PARTS=serve-formats,serve-floor,serve-versions,archive-formats,rollout-model
+ * (or `release` for all five). BENCH_SIZES (default fixture,100,1024: the
+ * fixture and sizes in MiB), BENCH_TARGET (`pod`: real pods on the local real
+ * node, started as cluster `tsbench` and stopped at the end, waiting while
+ * another cluster holds the node; `loopback`: the pod emulation in a local
+ * cgroup with the pod's limits; default pod), BENCH_WORK (a directory to keep
+ * the models and store in between runs; default a temporary one).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -13,15 +23,28 @@ import { benchArchive, benchHash, makeModelFile } from "./archiveAndHash";
 import { benchProgramEvaluation } from "./programEval";
 import { benchPulumi } from "./pulumiBench";
 import { benchStartup } from "./startup";
+import { benchServe } from "./serve";
+import { BenchStore } from "./support/cases";
+import { LoopbackTarget } from "./support/loopback";
+import { machineLine } from "./support/host";
+import { parseSizes } from "./support/models";
+import { ServeTarget } from "./support/target";
 import { venv } from "../test/e2e/support/environment";
 import { HANDLER } from "../test/e2e/support/models";
 
 async function main(): Promise<void> {
     const mib = Number(process.env.BENCH_MIB ?? 1024);
     const runs = Number(process.env.BENCH_RUNS ?? 3);
-    const parts = new Set((process.env.BENCH_PARTS ?? "archive,hash,eval,startup,pulumi").split(","));
-    const work = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), "tsstack-bench-"));
+    const parts = new Set(
+        (process.env.BENCH_PARTS ?? "archive,hash,eval,startup,pulumi")
+            .replace("release", "serve-formats,serve-floor,serve-versions,archive-formats,rollout-model")
+            .split(","),
+    );
+    const keep = process.env.BENCH_WORK;
+    const work = keep ?? fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), "tsstack-bench-"));
+    fs.mkdirSync(work, { recursive: true });
     const print = (lines: string[]) => console.log(`${lines.join("\n")}\n`);
+    const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
     try {
         print([
             `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
@@ -47,8 +70,29 @@ async function main(): Promise<void> {
         if (parts.has("pulumi")) {
             print(await benchPulumi(path.join(work, "pulumi"), runs));
         }
+        const serveParts = {
+            formats: parts.has("serve-formats"),
+            floor: parts.has("serve-floor"),
+            versions: parts.has("serve-versions"),
+        };
+        if (serveParts.formats || serveParts.floor || serveParts.versions) {
+            const pythonEnv = venv();
+            const bench = new BenchStore(path.join(work, "release"), pythonEnv);
+            const target: ServeTarget =
+                (process.env.BENCH_TARGET ?? "pod") === "loopback"
+                    ? new LoopbackTarget(pythonEnv, bench)
+                    : await (await import("./support/pods")).PodTarget.start(pythonEnv, bench, log);
+            try {
+                print([`Machine: ${machineLine()}; target ${target.name}; ${runs} runs per case, interleaved.`]);
+                print(await benchServe(target, bench, parseSizes(), serveParts, runs, log));
+            } finally {
+                await target.close();
+            }
+        }
     } finally {
-        fs.rmSync(work, { recursive: true, force: true });
+        if (!keep) {
+            fs.rmSync(work, { recursive: true, force: true });
+        }
     }
 }
 
