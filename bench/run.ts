@@ -23,12 +23,7 @@ import { benchArchive, benchHash, makeModelFile } from "./archiveAndHash";
 import { benchProgramEvaluation } from "./programEval";
 import { benchPulumi } from "./pulumiBench";
 import { benchStartup } from "./startup";
-import { benchServe } from "./serve";
-import { BenchStore } from "./support/cases";
-import { LoopbackTarget } from "./support/loopback";
-import { machineLine } from "./support/host";
-import { parseSizes } from "./support/models";
-import { ServeTarget } from "./support/target";
+import { benchRelease } from "./release";
 import { venv } from "../test/e2e/support/environment";
 import { HANDLER } from "../test/e2e/support/models";
 
@@ -46,10 +41,15 @@ async function main(): Promise<void> {
     const print = (lines: string[]) => console.log(`${lines.join("\n")}\n`);
     const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
     try {
-        print([
-            `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
-            `Medians of ${runs} runs; model file ${mib} MiB of random bytes on ${work}.`,
-        ]);
+        const classic = ["archive", "hash", "eval", "startup", "pulumi"].some((p) => parts.has(p));
+        print(
+            classic
+                ? [
+                      `Machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
+                      `Medians of ${runs} runs; model file ${mib} MiB of random bytes on ${work}.`,
+                  ]
+                : [],
+        );
         if (parts.has("archive") || parts.has("hash")) {
             const model = path.join(work, "model.pt");
             makeModelFile(model, mib);
@@ -70,25 +70,7 @@ async function main(): Promise<void> {
         if (parts.has("pulumi")) {
             print(await benchPulumi(path.join(work, "pulumi"), runs));
         }
-        const serveParts = {
-            formats: parts.has("serve-formats"),
-            floor: parts.has("serve-floor"),
-            versions: parts.has("serve-versions"),
-        };
-        if (serveParts.formats || serveParts.floor || serveParts.versions) {
-            const pythonEnv = venv();
-            const bench = new BenchStore(path.join(work, "release"), pythonEnv);
-            const target: ServeTarget =
-                (process.env.BENCH_TARGET ?? "pod") === "loopback"
-                    ? new LoopbackTarget(pythonEnv, bench)
-                    : await (await import("./support/pods")).PodTarget.start(pythonEnv, bench, log);
-            try {
-                print([`Machine: ${machineLine()}; target ${target.name}; ${runs} runs per case, interleaved.`]);
-                print(await benchServe(target, bench, parseSizes(), serveParts, runs, log));
-            } finally {
-                await target.close();
-            }
-        }
+        await benchRelease(work, parts, runs, print, log);
     } finally {
         if (!keep) {
             fs.rmSync(work, { recursive: true, force: true });

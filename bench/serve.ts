@@ -44,7 +44,7 @@ export async function benchServe(
     parts: ServeParts,
     runs: number,
     log: (line: string) => void,
-): Promise<string[]> {
+): Promise<{ lines: string[]; perPod: Map<string, number> }> {
     const cases: ServeCase[] = [];
     const key = (c: ServeCase) => `${c.model}x${c.count}`;
     for (const size of sizes) {
@@ -92,7 +92,17 @@ export async function benchServe(
             }
         }
     }
-    return tables(target, sizes, parts, cases, results, key);
+    // Per-pod seconds for the rollout model: pod created to Ready (pods), start to ready (loopback).
+    const perPod = new Map<string, number>();
+    for (const { c, samples } of results.serve.values()) {
+        if (samples.length > 0) {
+            perPod.set(
+                `${c.size.key}|${c.format}|${c.count}`,
+                median(samples.map((s) => s.createToReady ?? s.startToModels)),
+            );
+        }
+    }
+    return { lines: tables(target, sizes, parts, cases, results, key), perPod };
 }
 
 function tables(

@@ -14,9 +14,9 @@
  * max_usage, failcnt, memory.stat) after every version answered once; bytes
  * in the container's temp dir, its writable layer and its log files.
  *
- * The real node is one per machine: when another cluster holds it, start()
- * waits (polling every 30 s) and never stops anyone else's cluster; close()
- * stops the cluster it started.
+ * The real node is one per machine: when another cluster holds it,
+ * acquireRealNode() waits (polling every 30 s) and never stops anyone else's
+ * cluster; releaseRealNode() stops the bench's own cluster.
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -123,14 +123,13 @@ export class PodTarget implements ServeTarget {
     private constructor(
         private readonly bench: BenchStore,
         readonly kubeconfig: string,
-        private readonly started: boolean,
     ) {
         this.env = { ...process.env, PATH: toolPath(), KUBECONFIG: kubeconfig };
     }
 
-    static async start(_venv: string, bench: BenchStore, log: (line: string) => void): Promise<PodTarget> {
-        const { kubeconfig, started } = await acquireRealNode(log);
-        const target = new PodTarget(bench, kubeconfig, started);
+    /** On the cluster of `kubeconfig` (its real node); close() leaves the cluster running. */
+    static async start(bench: BenchStore, kubeconfig: string): Promise<PodTarget> {
+        const target = new PodTarget(bench, kubeconfig);
         try {
             await target.setUp();
         } catch (error) {
@@ -414,10 +413,7 @@ export class PodTarget implements ServeTarget {
             this.kubectl(["delete", "namespace", NAMESPACE, "--wait=true", "--timeout=180s"]);
             this.kubectl(["delete", "persistentvolume", `${NAMESPACE}-torchserve-model-store`, "--ignore-not-found"]);
         } catch {
-            // the cluster goes away anyway when we started it
-        }
-        if (this.started) {
-            releaseRealNode();
+            // the cluster goes away anyway when the bench started it
         }
     }
 }

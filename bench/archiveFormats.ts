@@ -1,0 +1,182 @@
+/**
+ * archive-formats: the archive step of a real model (make_sized_model.py's
+ * TorchScript file) per format the store could keep, against `cp` of the
+ * same file, and where the archiver's time goes.
+ *
+ * Cases (each into a fresh directory on the same file system, `sync` before
+ * each, so one case's dirty pages do not slow the next; inputs warm in the
+ * page cache as after a training run wrote them):
+ * - `cp` of model.pt (the floor);
+ * - the program's archive step (`publishArchive`: the archiver into a staging
+ *   directory in the store, rename into place) with `zip-store`, and with
+ *   `default` (deflate);
+ * - a per-version directory published the same way (`no-archive`, then the
+ *   rename; see support/formats.ts);
+ * - the same directory with the weights copied by the step instead of the
+ *   archiver: the archiver runs with an empty placeholder of the same name as
+ *   --serialized-file (so handler, extra files and MANIFEST.json are the
+ *   archiver's own, and the manifest is identical), then model.pt is copied
+ *   over the placeholder (copy_file_range, like `cp`) before the rename.
+ * Then the archiver's phases (its own code, timed by support/archiver_phases.py).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import { ArchiveSpec, archiverArgv } from "../components/cli";
+import { publishArchive } from "../components/cli/archive";
+import { REPO } from "../test/e2e/support/environment";
+import { BenchStore } from "./support/cases";
+import { publishVersion, treeBytes } from "./support/formats";
+import { loadAverage } from "./support/host";
+import { ModelSize, formatBytes } from "./support/models";
+import { median, row, sh } from "./measure";
+
+/** Short keys of the cases (for the rollout model). */
+const ARCHIVE_KEYS: Record<string, string> = {
+    "`cp` model.pt (floor)": "cp",
+    "archive step, `.mar` zip-store (today's default)": "zip-store",
+    "archive step, `.mar` deflate": "default",
+    "directory: archiver `no-archive` + rename": "dir",
+    "directory: archiver for the small files, weights by copy + rename": "dir-copy",
+};
+
+const PHASES_SCRIPT = path.join(REPO, "bench", "support", "archiver_phases.py");
+
+/** The `dir` format with the weights copied by the step: archiver for the small files, then a copy. */
+export function publishDirectoryCopyingWeights(spec: ArchiveSpec): string {
+    const target = path.join(spec.store, `${spec.model}.${spec.version}`);
+    const staging = fs.mkdtempSync(path.join(spec.store, `.staging-${spec.model}.${spec.version}-`));
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tsbench-archiver-"));
+    try {
+        const placeholder = path.join(scratch, "in", path.basename(spec.serializedFile));
+        fs.mkdirSync(path.dirname(placeholder));
+        fs.writeFileSync(placeholder, "");
+        const argv = archiverArgv({ ...spec, serializedFile: placeholder, archiveFormat: "no-archive" }, staging);
+        const result = spawnSync(spec.archiver, argv, {
+            encoding: "utf8",
+            env: { ...process.env, TMPDIR: scratch, TEMP: scratch, TMP: scratch },
+        });
+        if (result.status !== 0) {
+            throw new Error(`${spec.archiver} failed: ${result.stderr}`);
+        }
+        fs.copyFileSync(spec.serializedFile, path.join(staging, spec.model, path.basename(spec.serializedFile)));
+        fs.renameSync(path.join(staging, spec.model), target);
+        return target;
+    } finally {
+        fs.rmSync(staging, { recursive: true, force: true });
+        fs.rmSync(scratch, { recursive: true, force: true });
+    }
+}
+
+export async function benchArchiveFormats(
+    bench: BenchStore,
+    sizes: readonly ModelSize[],
+    runs: number,
+    log: (line: string) => void,
+): Promise<{ lines: string[]; medians: Map<string, Record<string, number>> }> {
+    const lines: string[] = [];
+    const medians = new Map<string, Record<string, number>>();
+    const out = path.join(bench.work, "archive-out");
+    for (const size of sizes.filter((s) => s.hidden > 0)) {
+        const files = bench.files(size, "v1");
+        let serial = 0;
+        const spec = (format: string): ArchiveSpec => ({
+            ...bench.archiveSpec(size, "dir", "v1", files),
+            store: out,
+            model: "bench",
+            version: `r${++serial}`,
+            archiveFormat: format,
+        });
+        const cases: Record<string, () => string> = {
+            "`cp` model.pt (floor)": () => {
+                const target = path.join(out, "model.pt");
+                sh("cp", [files.serializedFile, target]);
+                return target;
+            },
+            "archive step, `.mar` zip-store (today's default)": () => publishArchive(spec("zip-store")),
+            "archive step, `.mar` deflate": () => publishArchive(spec("default")),
+            "directory: archiver `no-archive` + rename": () => publishVersion("dir", spec("no-archive")),
+            "directory: archiver for the small files, weights by copy + rename": () =>
+                publishDirectoryCopyingWeights(spec("no-archive")),
+        };
+        const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+        const bytes: Record<string, number> = {};
+        const loads: number[] = [];
+        for (let round = 0; round < runs; round++) {
+            for (const [name, fn] of Object.entries(cases)) {
+                fs.rmSync(out, { recursive: true, force: true });
+                fs.mkdirSync(out, { recursive: true });
+                spawnSync("sync");
+                loads.push(loadAverage());
+                const start = performance.now();
+                const made = fn();
+                const seconds = (performance.now() - start) / 1000;
+                samples[name].push(seconds);
+                bytes[name] = treeBytes(made);
+                log(`${size.label} ${name}: ${seconds.toFixed(2)} s (load ${loads[loads.length - 1].toFixed(2)})`);
+            }
+        }
+        // Where the archiver's time goes (its own code, phases timed), zip-store and no-archive.
+        const phases: Record<string, Record<string, number[]>> = {};
+        for (let round = 0; round < runs; round++) {
+            for (const format of ["zip-store", "no-archive"]) {
+                fs.rmSync(out, { recursive: true, force: true });
+                fs.mkdirSync(out, { recursive: true });
+                spawnSync("sync");
+                const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tsbench-archiver-"));
+                try {
+                    const python = path.join(path.dirname(bench.archiveSpec(size, "dir", "v1").archiver), "python");
+                    const json = sh(python, [PHASES_SCRIPT, ...archiverArgv(spec(format), out)], {
+                        env: { ...process.env, TMPDIR: scratch, TEMP: scratch, TMP: scratch },
+                    });
+                    const p = JSON.parse(json.trim().split("\n").pop()!) as Record<string, number>;
+                    phases[format] ??= {};
+                    for (const [k, v] of Object.entries(p)) (phases[format][k] ??= []).push(v);
+                } finally {
+                    fs.rmSync(scratch, { recursive: true, force: true });
+                }
+            }
+        }
+        fs.rmSync(out, { recursive: true, force: true });
+
+        medians.set(
+            size.key,
+            Object.fromEntries(Object.entries(samples).map(([name, xs]) => [ARCHIVE_KEYS[name], median(xs)])),
+        );
+        const floor = median(samples["`cp` model.pt (floor)"]);
+        lines.push(
+            `**Archive step, ${size.label} model** (${formatBytes(files.bytes)} TorchScript file; medians of ${runs}; ` +
+                `load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}):`,
+            "",
+            "| step | median s | min-max s | × `cp` | bytes written |",
+            "| --- | --- | --- | --- | --- |",
+            ...Object.entries(samples).map(([name, xs]) =>
+                row([
+                    name,
+                    median(xs),
+                    `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`,
+                    median(xs) / floor,
+                    formatBytes(bytes[name]),
+                ]),
+            ),
+            "",
+            `**Inside the archiver, ${size.label}** (support/archiver_phases.py; medians s):`,
+            "",
+            "| format | imports | copy inputs to $TMPDIR | write the archive from the copy | remove the copy | total in Python |",
+            "| --- | --- | --- | --- | --- | --- |",
+            ...Object.entries(phases).map(([format, p]) =>
+                row([
+                    format,
+                    median(p.imports),
+                    median(p.copy_artifacts),
+                    median(p.archive),
+                    median(p.remove_copy ?? [0]),
+                    median(p.total),
+                ]),
+            ),
+            "",
+        );
+    }
+    return { lines, medians };
+}
