@@ -217,6 +217,31 @@ function tables(
         }
         lines.push("");
     }
+    lines.push(
+        `**Where the time goes** (${target.name}; medians, from TorchServe's log: the frontend registers the versions one ` +
+            "after another on its main thread, unpacking a `.mar` into the temp dir, then starts one Python worker " +
+            "per version; the workers start and load in parallel):",
+        "",
+        `| model | format | versions | ${readyLabel} | JVM up to first registration s | registering (unpacking) all versions s | slowest worker: Python start s | slowest worker: model load s |`,
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    );
+    for (const c of cases) {
+        const { samples } = results.serve.get(key(c))!;
+        const b = (f: (x: ServeSample["breakdown"]) => number) => med(samples.map((s) => f(s.breakdown)));
+        lines.push(
+            row([
+                c.size.label,
+                FORMAT_LABELS[c.format],
+                String(c.count),
+                med(samples.map(ready)),
+                b((x) => x.frontendInit),
+                b((x) => x.register),
+                b((x) => x.workerStart),
+                b((x) => x.workerLoad),
+            ]),
+        );
+    }
+    lines.push("");
     const failures = [...results.serve.values()].filter((e) => e.errors.length > 0);
     for (const f of failures) {
         lines.push(`Failures of ${f.c.size.label} ${f.c.format} x${f.c.count}: ${f.errors.join("; ")}`);

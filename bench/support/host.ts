@@ -10,6 +10,47 @@ import * as path from "node:path";
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
 
+/**
+ * Process groups and cgroups to clean up if the bench is interrupted (SIGINT,
+ * SIGTERM): TorchServe's Java server outlives its launcher, so an interrupted
+ * run would leave servers (and the cgroups holding them) behind.
+ */
+const groups = new Set<number>();
+const cgroupDirs = new Set<string>();
+let handlersInstalled = false;
+
+function installHandlers(): void {
+    if (handlersInstalled) return;
+    handlersInstalled = true;
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+        process.once(signal, () => {
+            for (const pgid of groups) {
+                try {
+                    process.kill(-pgid, "SIGKILL");
+                } catch {
+                    // gone
+                }
+            }
+            spawnSync("sleep", ["1"]);
+            for (const dir of cgroupDirs) {
+                try {
+                    fs.rmdirSync(dir);
+                } catch {
+                    // busy or gone
+                }
+            }
+            process.exit(130);
+        });
+    }
+}
+
+/** Kills this process group if the bench is interrupted; returns the unregister function. */
+export function killOnInterrupt(pgid: number): () => void {
+    installHandlers();
+    groups.add(pgid);
+    return () => groups.delete(pgid);
+}
+
 /** A memory cgroup's counters (cgroup v1; `total_*` of memory.stat include child cgroups). */
 export interface MemoryStats {
     /** memory.usage_in_bytes: what the limit is compared with (anonymous + page cache + kernel). */
@@ -75,6 +116,9 @@ export class LocalCgroup {
         fs.writeFileSync(path.join(this.memory, "memory.limit_in_bytes"), String(memoryBytes));
         fs.writeFileSync(path.join(this.cpu, "cpu.cfs_period_us"), "100000");
         fs.writeFileSync(path.join(this.cpu, "cpu.cfs_quota_us"), String(Math.round(cpus * 100000)));
+        installHandlers();
+        cgroupDirs.add(this.memory);
+        cgroupDirs.add(this.cpu);
     }
 
     add(pid: number): void {
@@ -96,6 +140,7 @@ export class LocalCgroup {
                     await new Promise((r) => setTimeout(r, 200));
                 }
             }
+            cgroupDirs.delete(dir);
         }
     }
 }

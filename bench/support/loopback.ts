@@ -15,7 +15,7 @@ import { CONFIG_FILE_NAME, CONTAINER_CONFIG_DIR, CONTAINER_MODEL_STORE } from ".
 import { freePorts, TorchServeProcess } from "../../test/serve/support/server";
 import { BenchStore, ServeCase, quantity } from "./cases";
 import { renderFormatConfig, renderNoModelConfig } from "./formats";
-import { LocalCgroup, duBytes, evictPageCache, loadAverage } from "./host";
+import { LocalCgroup, duBytes, evictPageCache, killOnInterrupt, loadAverage } from "./host";
 import {
     FLOOR_LOAD_SCRIPT,
     FloorSample,
@@ -24,6 +24,7 @@ import {
     ServeTarget,
     allReady,
     checkAnswers,
+    parseBreakdown,
     pollUntil,
     workerDeaths,
 } from "./target";
@@ -74,8 +75,15 @@ export class LoopbackTarget implements ServeTarget {
             workdir,
             binDir: path.join(this.venv, "bin"),
         }).start();
-        cgroup.add((server as unknown as { child: ChildProcess }).child.pid!);
-        return { server, workdir };
+        const pid = (server as unknown as { child: ChildProcess }).child.pid!;
+        cgroup.add(pid);
+        // Detached: the launcher leads its own process group (Java and the workers join it).
+        const forget = killOnInterrupt(pid);
+        const stop = async () => {
+            await server.stop();
+            forget();
+        };
+        return { server, workdir, stop };
     }
 
     async serve(c: ServeCase): Promise<ServeSample> {
@@ -89,7 +97,7 @@ export class LoopbackTarget implements ServeTarget {
         evictPageCache(c.files);
         const load = loadAverage();
         const cgroup = this.cgroup(settings);
-        const { server, workdir } = this.start(settings, configText, cgroup);
+        const { server, workdir, stop } = this.start(settings, configText, cgroup);
         const p = settings.server.ports;
         const inference = `http://127.0.0.1:${p.inference}`;
         try {
@@ -105,6 +113,7 @@ export class LoopbackTarget implements ServeTarget {
             );
             const answersOk = await checkAnswers(inference, c);
             const memory = cgroup.stats();
+            const log = fullLog(workdir);
             return {
                 load,
                 startToModels: (modelsAt - server.startedAt) / 1000,
@@ -112,11 +121,12 @@ export class LoopbackTarget implements ServeTarget {
                 memory,
                 tmpBytes: duBytes(path.join(workdir, "tmp")),
                 restarts: 0,
-                workerDeaths: workerDeaths(server.log()),
+                workerDeaths: workerDeaths(log),
                 answersOk,
+                breakdown: parseBreakdown(log),
             };
         } finally {
-            await server.stop();
+            await stop();
             await cgroup.remove();
             fs.rmSync(workdir, { recursive: true, force: true });
         }
@@ -155,7 +165,7 @@ export class LoopbackTarget implements ServeTarget {
         });
         const load = loadAverage();
         const cgroup = this.cgroup(settings);
-        const { server, workdir } = this.start(settings, configText, cgroup);
+        const { server, workdir, stop } = this.start(settings, configText, cgroup);
         try {
             const at = await pollUntil(
                 `http://127.0.0.1:${settings.server.ports.inference}/ping`,
@@ -166,11 +176,17 @@ export class LoopbackTarget implements ServeTarget {
             );
             return { load, seconds: (at - server.startedAt) / 1000, memory: cgroup.stats() };
         } finally {
-            await server.stop();
+            await stop();
             await cgroup.remove();
             fs.rmSync(workdir, { recursive: true, force: true });
         }
     }
 
     async close(): Promise<void> {}
+}
+
+/** The server's stdout (TorchServe logs every line there too). */
+function fullLog(workdir: string): string {
+    const file = path.join(workdir, "torchserve.out");
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
 }

@@ -44,6 +44,7 @@ import {
     ServeTarget,
     allReady,
     checkAnswers,
+    parseBreakdown,
     pollUntil,
     workerDeaths,
 } from "./target";
@@ -316,6 +317,7 @@ export class PodTarget implements ServeTarget {
             const answersOk = await checkAnswers(`http://${ip}:${p.inference}`, c);
             const state = this.pods.get(name)!;
             const memory = readMemory(container.cgroup);
+            const log = this.logs(name);
             const root = `/proc/${container.pid}/root`;
             const sample: ServeSample = {
                 load,
@@ -328,8 +330,9 @@ export class PodTarget implements ServeTarget {
                 writableBytes: duBytes(upperDir(container.pid) ?? "/nonexistent"),
                 logBytes: duBytes(path.join(CACHE, "node", "pod-logs", `${NAMESPACE}_${name}_${state.uid}`)),
                 restarts: state.restarts,
-                workerDeaths: workerDeaths(this.logs(name) + (state.restarts > 0 ? this.logs(name, true) : "")),
+                workerDeaths: workerDeaths(log + (state.restarts > 0 ? this.logs(name, true) : "")),
                 answersOk,
+                breakdown: parseBreakdown(log),
             };
             return sample;
         } finally {

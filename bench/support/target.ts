@@ -32,6 +32,65 @@ export interface ServeSample {
     readonly workerDeaths: number;
     /** Every loaded version answered what its model answers. */
     readonly answersOk: boolean;
+    /** Where the time went, from TorchServe's own log. */
+    readonly breakdown: Breakdown;
+}
+
+/**
+ * Phases from TorchServe's log (its timestamps, ms): the frontend registers
+ * the `load_models` entries one after another on its main thread (a `.mar` is
+ * unpacked into the temp dir then), binds its ports, and starts one Python
+ * worker per version (they start and load in parallel).
+ */
+export interface Breakdown {
+    /** First log line of the JVM until the first model's registration starts (config, plugins). */
+    readonly frontendInit: number;
+    /** Sum over versions of "Loading initial models" to "Model … loaded." (unpacking a `.mar`). */
+    readonly register: number;
+    /** Slowest worker: process spawned until "Torch worker started" (Python, torch and ts imports). */
+    readonly workerStart: number;
+    /** Slowest worker: "Torch worker started" until WORKER_MODEL_LOADED (the handler's initialize: the model load). */
+    readonly workerLoad: number;
+}
+
+const LOG_LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d),(\d{3}) \[\w+ *\] (\S+) (.*)$/;
+
+export function parseBreakdown(log: string): Breakdown {
+    let first: number | undefined;
+    let firstRegister: number | undefined;
+    let registerStart: number | undefined;
+    let register = 0;
+    const spawned = new Map<string, number>();
+    const started = new Map<string, number>();
+    const loaded = new Map<string, number>();
+    for (const line of log.split("\n")) {
+        const m = LOG_LINE.exec(line);
+        if (!m) continue;
+        const t = Date.parse(`${m[1]}.${m[2]}Z`) / 1000;
+        const [thread, text] = [m[3], m[4]];
+        first ??= t;
+        if (text.includes("Loading initial models: ")) {
+            firstRegister ??= t;
+            registerStart = t;
+        } else if (/ModelManager - Model \S+ loaded\./.test(text) && registerStart !== undefined) {
+            register += t - registerStart;
+            registerStart = undefined;
+        } else if (text.includes("Worker cmdline:")) {
+            spawned.set(thread, t);
+        } else if (text.includes("Torch worker started.")) {
+            started.set(thread.replace(/-stdout$/, ""), t);
+        } else if (text.includes("State change WORKER_STARTED -> WORKER_MODEL_LOADED")) {
+            loaded.set(thread, t);
+        }
+    }
+    const workers = [...loaded.keys()];
+    const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
+    return {
+        frontendInit: firstRegister !== undefined && first !== undefined ? firstRegister - first : NaN,
+        register,
+        workerStart: max(workers.map((w) => (started.get(w) ?? NaN) - (spawned.get(w) ?? NaN))),
+        workerLoad: max(workers.map((w) => loaded.get(w)! - (started.get(w) ?? NaN))),
+    };
 }
 
 export interface FloorSample {
