@@ -155,8 +155,8 @@ function tables(
         lines.push(
             `**Start to ready by format, one loaded version** (${target.name}; ${pod ? "Ready = the kubelet's probes passed" : "ready = every worker READY"}):`,
             "",
-            `| model | format | store bytes / version | ${readyLabel} (min-max) | × floor | ${pod ? "pod created to Ready s | " : ""}frontend up (\`/ping\`) s | temp dir bytes | runs ok | load avg |`,
-            `| --- | --- | --- | --- | --- | ${pod ? "--- | " : ""}--- | --- | --- | --- |`,
+            `| model | format | store bytes / version | ${readyLabel} (min-max) | × floor | ${pod ? "every worker READY s | × floor | pod created to Ready s | " : ""}frontend up (\`/ping\`) s | temp dir bytes | runs ok | load avg |`,
+            `| --- | --- | --- | --- | --- | ${pod ? "--- | --- | --- | " : ""}--- | --- | --- | --- |`,
         );
         for (const c of cases.filter((c) => c.count === 1)) {
             const { samples, errors } = results.serve.get(key(c))!;
@@ -168,7 +168,13 @@ function tables(
                     formatBytes(c.entryBytes),
                     `${med(r).toFixed(2)} (${spread(r)})`,
                     med(r) / floorOf(c.size),
-                    ...(pod ? [med(samples.map((s) => s.createToReady!))] : []),
+                    ...(pod
+                        ? [
+                              med(samples.map((s) => s.startToModels)),
+                              med(samples.map((s) => s.startToModels)) / floorOf(c.size),
+                              med(samples.map((s) => s.createToReady!)),
+                          ]
+                        : []),
                     med(samples.map((s) => s.startToPing)),
                     formatBytes(med(samples.map((s) => s.tmpBytes))),
                     `${samples.filter((s) => s.answersOk).length}/${samples.length + errors.length}`,
