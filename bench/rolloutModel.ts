@@ -36,7 +36,8 @@ import { loadAverage } from "./support/host";
 import { HANDLER, ModelSize, formatBytes } from "./support/models";
 import { median, row } from "./measure";
 
-const NAMESPACE = "tsbench-rollout";
+/** One namespace per size: the stack retains its namespace and claim on destroy (as users' stacks do). */
+const namespaceOf = (size: ModelSize) => `tsbench-rollout-${size.key}`;
 
 interface PodTimes {
     version: string;
@@ -62,12 +63,15 @@ class PodWatch {
     readonly pods = new Map<string, PodTimes>();
     private child?: ChildProcess;
 
-    constructor(private readonly env: NodeJS.ProcessEnv) {}
+    constructor(
+        private readonly env: NodeJS.ProcessEnv,
+        private readonly namespace: string,
+    ) {}
 
     start(): void {
         const template =
             '{.metadata.name}|{.metadata.labels.app\\.kubernetes\\.io/version}|{.status.conditions[?(@.type=="Ready")].status}{"\\n"}';
-        const child = spawn("kubectl", ["get", "pods", "-n", NAMESPACE, "--watch", "-o", `jsonpath=${template}`], {
+        const child = spawn("kubectl", ["get", "pods", "-n", this.namespace, "--watch", "-o", `jsonpath=${template}`], {
             env: this.env,
             stdio: ["ignore", "pipe", "ignore"],
         });
@@ -127,7 +131,7 @@ export async function measureRollouts(
         const config = (bump: number) => {
             const files = bench.files(size, `v${(bump % 3) + 1}`);
             return {
-                namespace: NAMESPACE,
+                namespace: namespaceOf(size),
                 createNamespace: true,
                 modelName: "demo",
                 modelVersion: `b${bump}`,
@@ -147,7 +151,7 @@ export async function measureRollouts(
             };
         };
         await project.initStack(stack, config(0));
-        const watch = new PodWatch(env);
+        const watch = new PodWatch(env, namespaceOf(size));
         watch.start();
         const samples: BumpSample[] = [];
         try {
@@ -198,20 +202,24 @@ export async function measureRollouts(
         } finally {
             watch.stop();
             await project.destroy(stack);
+            // The claim and the namespace are retained on destroy; the namespace takes the claim with it,
+            // then the volume can go (while its claim exists, deleting it waits forever).
+            const ns = namespaceOf(size);
+            await runOk("kubectl", ["delete", "namespace", ns, "--ignore-not-found", "--timeout=180s"], { env }).catch(
+                () => undefined,
+            );
             await runOk(
                 "kubectl",
-                ["delete", "persistentvolume", `${NAMESPACE}-torchserve-model-store`, "--ignore-not-found"],
+                ["delete", "persistentvolume", `${ns}-torchserve-model-store`, "--ignore-not-found"],
                 {
                     env,
+                    timeoutMs: 120_000,
                 },
             ).catch(() => undefined);
             fs.rmSync(store, { recursive: true, force: true });
         }
         results.set(size.key, samples);
     }
-    await runOk("kubectl", ["delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true"], { env }).catch(
-        () => undefined,
-    );
     return results;
 }
 
