@@ -91,22 +91,23 @@ class PodWatch {
     }
 }
 
-/** The archive step's start (its staging directory appears) and end (the archive appears), polled every 20 ms. */
+/** The archive step's start (its staging directory appears) and end (the archive appears), by inotify. */
 function watchStore(store: string, model: string, version: string): { stop: () => { start?: number; end?: number } } {
     let start: number | undefined;
     let end: number | undefined;
-    const timer = setInterval(() => {
-        const names = fs.existsSync(store) ? fs.readdirSync(store) : [];
-        if (start === undefined && names.some((n) => n.startsWith(`.staging-${model}.${version}-`))) {
-            start = performance.now();
+    const watcher = fs.watch(store, (_event, name) => {
+        const now = performance.now();
+        if (!name) return;
+        if (start === undefined && name.startsWith(`.staging-${model}.${version}-`)) {
+            start = now;
         }
-        if (end === undefined && names.includes(`${model}.${version}.mar`)) {
-            end = performance.now();
+        if (end === undefined && name === `${model}.${version}.mar` && fs.existsSync(path.join(store, name))) {
+            end = now;
         }
-    }, 20);
+    });
     return {
         stop: () => {
-            clearInterval(timer);
+            watcher.close();
             return { start, end };
         },
     };
