@@ -223,6 +223,16 @@ function tables(
         }
         lines.push("");
     }
+    if (parts.versions) {
+        lines.push(
+            ...memoryModel(
+                cases.filter((c) => VERSION_FORMATS.includes(c.format)),
+                results,
+                key,
+            ),
+            "",
+        );
+    }
     lines.push(
         `**Where the time goes** (${target.name}; medians, from TorchServe's log: the frontend registers the versions one ` +
             "after another on its main thread, unpacking a `.mar` into the temp dir, then starts one Python worker " +
@@ -253,4 +263,76 @@ function tables(
         lines.push(`Failures of ${f.c.size.label} ${f.c.format} x${f.c.count}: ${f.errors.join("; ")}`);
     }
     return lines;
+}
+
+/**
+ * rss = base + n × (perVersion + k × W), fitted by least squares over every
+ * (size, format, versions) case's median rss (n loaded versions of W bytes of
+ * weights each), plus the page cache and temp-dir bytes per loaded version
+ * relative to W, per format.
+ */
+export function fitMemory(points: readonly { n: number; w: number; rss: number }[]): {
+    base: number;
+    perVersion: number;
+    k: number;
+    worst: number;
+} {
+    // Normal equations for rss = a + b n + c (n w).
+    const rows = points.map((p) => [1, p.n, p.n * p.w]);
+    const ata = [0, 1, 2].map((i) => [0, 1, 2].map((j) => rows.reduce((sum, r) => sum + r[i] * r[j], 0)));
+    const atb = [0, 1, 2].map((i) => rows.reduce((sum, r, m) => sum + r[i] * points[m].rss, 0));
+    const [a, b, c] = solve3(ata, atb);
+    const worst = Math.max(...points.map((p) => Math.abs(a + b * p.n + c * p.n * p.w - p.rss)));
+    return { base: a, perVersion: b, k: c, worst };
+}
+
+function solve3(m: number[][], v: number[]): number[] {
+    const a = m.map((row, i) => [...row, v[i]]);
+    for (let col = 0; col < 3; col++) {
+        const pivot = a.reduce(
+            (best, row, i) => (i >= col && Math.abs(row[col]) > Math.abs(a[best][col]) ? i : best),
+            col,
+        );
+        [a[col], a[pivot]] = [a[pivot], a[col]];
+        for (let r = 0; r < 3; r++) {
+            if (r !== col) {
+                const f = a[r][col] / a[col][col];
+                for (let k = col; k < 4; k++) a[r][k] -= f * a[col][k];
+            }
+        }
+    }
+    return a.map((row, i) => row[3] / row[i]);
+}
+
+function memoryModel(cases: ServeCase[], results: Results, key: (c: ServeCase) => string): string[] {
+    const MiB = 2 ** 20;
+    const points: { n: number; w: number; rss: number }[] = [];
+    const perFormat = new Map<ServeFormat, { cache: number[]; tmp: number[] }>();
+    for (const c of cases) {
+        const { samples } = results.serve.get(key(c))!;
+        if (samples.length === 0) continue;
+        const rss = median(samples.map((s) => s.memory.rss));
+        const underLimit = samples.every((s) => s.memory.failcnt === 0);
+        points.push({ n: c.count, w: c.modelBytes / MiB, rss: rss / MiB });
+        if (c.modelBytes >= 50 * MiB && underLimit) {
+            const f = perFormat.get(c.format) ?? { cache: [], tmp: [] };
+            f.cache.push(median(samples.map((s) => s.memory.cache)) / (c.count * c.modelBytes));
+            f.tmp.push(median(samples.map((s) => s.tmpBytes)) / (c.count * c.modelBytes));
+            perFormat.set(c.format, f);
+        }
+    }
+    if (points.length < 3) return [];
+    const fit = fitMemory(points);
+    return [
+        "**Memory model** (least-squares fit over the cases above; W = weights MiB of one version, n = loaded versions):",
+        "",
+        `- resident (rss, not reclaimable): **${fit.base.toFixed(0)} MiB + n × (${fit.perVersion.toFixed(0)} MiB + ` +
+            `${fit.k.toFixed(2)} × W)**; worst case off by ${fit.worst.toFixed(0)} MiB`,
+        ...[...perFormat.entries()].map(
+            ([format, f]) =>
+                `- ${FORMAT_LABELS[format]}: page cache charged to the pod after loading (files read from a cold node, ` +
+                `reclaimable) ${median(f.cache).toFixed(2)} × n × W; temp dir ${median(f.tmp).toFixed(2)} × n × W ` +
+                "(cases below the limit)",
+        ),
+    ];
 }
