@@ -9,6 +9,7 @@ import { venv } from "../test/e2e/support/environment";
 import { benchArchiveFormats } from "./archiveFormats";
 import { median } from "./measure";
 import { BumpSample, measureRollouts, predictionTable, rolloutTables } from "./rolloutModel";
+import { benchMixedStore } from "./mixedStore";
 import { benchServe } from "./serve";
 import { BenchStore } from "./support/cases";
 import { machineLine } from "./support/host";
@@ -31,14 +32,20 @@ export async function benchRelease(
     };
     const serving = serveParts.formats || serveParts.floor || serveParts.versions;
     const rollout = parts.has("rollout-model");
-    if (!serving && !rollout && !parts.has("archive-formats")) {
+    if (!serving && !rollout && !parts.has("archive-formats") && !parts.has("serve-mixed")) {
         return;
     }
     const pythonEnv = venv();
+    print([`Machine: ${machineLine()}; files on ${work}; ${runs} runs per case, interleaved.`]);
+    if (parts.has("serve-mixed")) {
+        print(await benchMixedStore(pythonEnv, work));
+    }
     const bench = new BenchStore(path.join(work, "release"), pythonEnv);
     const sizes = parseSizes();
     const onPods = (process.env.BENCH_TARGET ?? "pod") === "pod";
-    print([`Machine: ${machineLine()}; files on ${work}; ${runs} runs per case, interleaved.`]);
+    if (!serving && !rollout && !parts.has("archive-formats")) {
+        return;
+    }
 
     let archives = new Map<string, Record<string, number>>();
     if (parts.has("archive-formats")) {

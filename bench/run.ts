@@ -8,8 +8,8 @@
  *
  * The release parts (models of real sizes on real TorchServe; see
  * bench/PERFORMANCE.md), not in the default list because they take an hour:
- * BENCH_PARTS=serve-formats,serve-floor,serve-versions,archive-formats,rollout-model
- * (or `release` for all five). BENCH_SIZES (default fixture,100,1024: the
+ * BENCH_PARTS=serve-mixed,serve-formats,serve-floor,serve-versions,archive-formats,rollout-model
+ * (or `release` for all six). BENCH_SIZES (default fixture,100,1024: the
  * fixture and sizes in MiB), BENCH_TARGET (`pod`: real pods on the local real
  * node, started as cluster `tsbench` and stopped at the end, waiting while
  * another cluster holds the node; `loopback`: the pod emulation in a local
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     const runs = Number(process.env.BENCH_RUNS ?? 3);
     const parts = new Set(
         (process.env.BENCH_PARTS ?? "archive,hash,eval,startup,pulumi")
-            .replace("release", "serve-formats,serve-floor,serve-versions,archive-formats,rollout-model")
+            .replace("release", "serve-mixed,serve-formats,serve-floor,serve-versions,archive-formats,rollout-model")
             .split(","),
     );
     const keep = process.env.BENCH_WORK;
