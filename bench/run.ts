@@ -14,7 +14,11 @@
  * node, started as cluster `tsbench` and stopped at the end, waiting while
  * another cluster holds the node; `loopback`: the pod emulation in a local
  * cgroup with the pod's limits; default pod), BENCH_WORK (a directory to keep
- * the models and store in between runs; default a temporary one).
+ * the models and store in between runs; default a temporary one),
+ * BENCH_ROLLOUT_SIZES (default fixture,100), BENCH_POD_SETTINGS (stack config
+ * overrides for the serve pods as JSON, e.g. {"cpuLimit":"2","cpuRequest":"2"}),
+ * BENCH_KUBECONFIG (a cluster that already has the real node: not started or
+ * stopped by the bench).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";

@@ -131,8 +131,8 @@ function tables(
                 "process, from process start, files evicted from the page cache first; TorchServe's frontend with no " +
                 "model until `/ping` answers.",
             "",
-            "| model | bare load s (min-max) | bare load peak memory | frontend start s | floor = load + frontend s | load avg |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| model | bare load s (min-max) | bare load CPU s | bare load peak memory | frontend start s | frontend CPU s | floor = load + frontend s | load avg |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
         );
         for (const size of sizes) {
             const samples = results.load.get(size.key) ?? [];
@@ -140,8 +140,10 @@ function tables(
                 row([
                     size.label,
                     `${med(samples.map((s) => s.seconds)).toFixed(2)} (${spread(samples.map((s) => s.seconds))})`,
+                    med(samples.map((s) => s.cpu.cpuSeconds)),
                     formatBytes(med(samples.map((s) => s.memory.maxUsage))),
                     frontend,
+                    med(results.frontend.map((f) => f.cpu.cpuSeconds)),
                     floorOf(size),
                     loads([...samples, ...results.frontend]),
                 ]),
@@ -238,8 +240,8 @@ function tables(
             "after another on its main thread, unpacking a `.mar` into the temp dir, then starts one Python worker " +
             "per version; the workers start and load in parallel):",
         "",
-        `| model | format | versions | ${readyLabel} | JVM up to first registration s | registering (unpacking) all versions s | slowest worker: Python start s | slowest worker: model load s |`,
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        `| model | format | versions | ${readyLabel} | every worker READY s | CPU s used until then | throttled by the CPU limit s | JVM up to first registration s | registering (unpacking) all versions s | slowest worker: Python start s | slowest worker: model load s |`,
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     );
     for (const c of cases) {
         const { samples } = results.serve.get(key(c))!;
@@ -250,6 +252,9 @@ function tables(
                 FORMAT_LABELS[c.format],
                 String(c.count),
                 med(samples.map(ready)),
+                med(samples.map((s) => s.startToModels)),
+                med(samples.map((s) => s.cpu.cpuSeconds)),
+                med(samples.map((s) => s.cpu.throttledSeconds)),
                 b((x) => x.frontendInit),
                 b((x) => x.register),
                 b((x) => x.workerStart),

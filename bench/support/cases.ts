@@ -130,6 +130,8 @@ export class BenchStore {
                 modelStoreHostPath: this.store,
                 modelStoreProtect: false,
                 archiveKeep: c.count,
+                // BENCH_POD_SETTINGS: stack config overrides for every pod, e.g. {"cpuLimit":"2","cpuRequest":"2"}.
+                ...(JSON.parse(process.env.BENCH_POD_SETTINGS ?? "{}") as Partial<TorchServeStackArgs>),
                 ...extra,
             },
             realFiles as FileChecks,

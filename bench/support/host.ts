@@ -89,6 +89,22 @@ export function readMemory(dir: string): MemoryStats {
     };
 }
 
+/** CPU time a cgroup used and how long the CFS quota (the CPU limit) held it back. */
+export interface CpuStats {
+    /** cpuacct.usage: CPU seconds used by every process in the cgroup. */
+    readonly cpuSeconds: number;
+    /** cpu.stat throttled_time: seconds the cgroup's threads were throttled by its quota. */
+    readonly throttledSeconds: number;
+}
+
+/** CPU counters of a cgroup given its memory cgroup directory (the same path under cpuacct and cpu). */
+export function readCpu(memoryDir: string): CpuStats {
+    const rel = path.relative(path.join(CGROUP_ROOT, "memory"), memoryDir);
+    const usage = Number(fs.readFileSync(path.join(CGROUP_ROOT, "cpuacct", rel, "cpuacct.usage"), "utf8"));
+    const stat = keyValues(fs.readFileSync(path.join(CGROUP_ROOT, "cpu", rel, "cpu.stat"), "utf8"));
+    return { cpuSeconds: usage / 1e9, throttledSeconds: (stat.throttled_time ?? 0) / 1e9 };
+}
+
 function keyValues(text: string): Record<string, number> {
     return Object.fromEntries(
         text
@@ -107,32 +123,41 @@ function keyValues(text: string): Record<string, number> {
 export class LocalCgroup {
     private readonly memory: string;
     private readonly cpu: string;
+    private readonly cpuacct: string;
 
     constructor(name: string, memoryBytes: number, cpus: number) {
         this.memory = path.join(CGROUP_ROOT, "memory", name);
         this.cpu = path.join(CGROUP_ROOT, "cpu", name);
+        this.cpuacct = path.join(CGROUP_ROOT, "cpuacct", name);
         fs.mkdirSync(this.memory);
         fs.mkdirSync(this.cpu);
+        fs.mkdirSync(this.cpuacct);
         fs.writeFileSync(path.join(this.memory, "memory.limit_in_bytes"), String(memoryBytes));
         fs.writeFileSync(path.join(this.cpu, "cpu.cfs_period_us"), "100000");
         fs.writeFileSync(path.join(this.cpu, "cpu.cfs_quota_us"), String(Math.round(cpus * 100000)));
         installHandlers();
         cgroupDirs.add(this.memory);
         cgroupDirs.add(this.cpu);
+        cgroupDirs.add(this.cpuacct);
     }
 
     add(pid: number): void {
-        fs.writeFileSync(path.join(this.memory, "cgroup.procs"), String(pid));
-        fs.writeFileSync(path.join(this.cpu, "cgroup.procs"), String(pid));
+        for (const dir of [this.memory, this.cpu, this.cpuacct]) {
+            fs.writeFileSync(path.join(dir, "cgroup.procs"), String(pid));
+        }
     }
 
     stats(): MemoryStats {
         return readMemory(this.memory);
     }
 
+    cpuStats(): CpuStats {
+        return readCpu(this.memory);
+    }
+
     /** Removes the cgroups once their processes are gone (page cache charged to them moves to the parent). */
     async remove(): Promise<void> {
-        for (const dir of [this.memory, this.cpu]) {
+        for (const dir of [this.memory, this.cpu, this.cpuacct]) {
             for (let i = 0; i < 50 && fs.existsSync(dir); i++) {
                 try {
                     fs.rmdirSync(dir);

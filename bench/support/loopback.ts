@@ -111,6 +111,7 @@ export class LoopbackTarget implements ServeTarget {
                 100,
                 alive,
             );
+            const cpu = cgroup.cpuStats();
             const answersOk = await checkAnswers(inference, c);
             const memory = cgroup.stats();
             const log = fullLog(workdir);
@@ -124,6 +125,7 @@ export class LoopbackTarget implements ServeTarget {
                 workerDeaths: workerDeaths(log),
                 answersOk,
                 breakdown: parseBreakdown(log),
+                cpu,
             };
         } finally {
             await stop();
@@ -149,7 +151,7 @@ export class LoopbackTarget implements ServeTarget {
                 throw new Error(`the bare load exited ${code}`);
             }
             const age = JSON.parse(out.trim().split("\n").pop()!).age as number;
-            return { load, seconds: age, memory: cgroup.stats() };
+            return { load, seconds: age, memory: cgroup.stats(), cpu: cgroup.cpuStats() };
         } finally {
             await cgroup.remove();
         }
@@ -174,7 +176,12 @@ export class LoopbackTarget implements ServeTarget {
                 50,
                 () => server.running,
             );
-            return { load, seconds: (at - server.startedAt) / 1000, memory: cgroup.stats() };
+            return {
+                load,
+                seconds: (at - server.startedAt) / 1000,
+                memory: cgroup.stats(),
+                cpu: cgroup.cpuStats(),
+            };
         } finally {
             await stop();
             await cgroup.remove();

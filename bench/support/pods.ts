@@ -35,7 +35,7 @@ import { CONFIG_FILE_NAME, CONTAINER_MODEL_STORE } from "../../components/torchs
 import { REPO, toolPath } from "../../test/e2e/support/environment";
 import { BenchStore, ServeCase } from "./cases";
 import { renderFormatConfig, renderNoModelConfig } from "./formats";
-import { MemoryStats, duBytes, evictPageCache, loadAverage, processStartPerf, readMemory } from "./host";
+import { MemoryStats, duBytes, evictPageCache, loadAverage, processStartPerf, readCpu, readMemory } from "./host";
 import {
     FLOOR_LOAD_SCRIPT,
     FloorSample,
@@ -313,6 +313,7 @@ export class PodTarget implements ServeTarget {
                 deadline,
                 100,
             );
+            const cpu = readCpu(container.cgroup);
             const readyAt = (await this.waitFor(name, (s) => s.readyAt !== undefined, TIMEOUT_SECONDS)).readyAt!;
             const answersOk = await checkAnswers(`http://${ip}:${p.inference}`, c);
             const state = this.pods.get(name)!;
@@ -333,6 +334,7 @@ export class PodTarget implements ServeTarget {
                 workerDeaths: workerDeaths(log + (state.restarts > 0 ? this.logs(name, true) : "")),
                 answersOk,
                 breakdown: parseBreakdown(log),
+                cpu,
             };
             return sample;
         } finally {
@@ -372,11 +374,12 @@ export class PodTarget implements ServeTarget {
         try {
             const s = await this.waitFor(name, (x) => x.phase === "Succeeded" || x.phase === "Failed", TIMEOUT_SECONDS);
             const memory = podMemory(s.uid!);
+            const cpu = readCpu(podCgroup(s.uid!)!);
             if (s.phase !== "Succeeded") {
                 throw new Error(`floor pod ${name} failed: ${this.logs(name)}`);
             }
             const age = JSON.parse(this.logs(name).trim().split("\n").pop()!).age as number;
-            return { load, seconds: age, memory };
+            return { load, seconds: age, memory, cpu };
         } finally {
             await this.remove(name);
         }
@@ -404,7 +407,12 @@ export class PodTarget implements ServeTarget {
                 container.startedAt + 120_000,
                 50,
             );
-            return { load, seconds: (at - container.startedAt) / 1000, memory: readMemory(container.cgroup) };
+            return {
+                load,
+                seconds: (at - container.startedAt) / 1000,
+                memory: readMemory(container.cgroup),
+                cpu: readCpu(container.cgroup),
+            };
         } finally {
             await this.remove(name);
         }

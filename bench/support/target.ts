@@ -5,7 +5,7 @@
  * cgroup with the pod's memory and CPU limits) and `pod` (real pods on the
  * local real node, see pods.ts).
  */
-import { MemoryStats } from "./host";
+import { CpuStats, MemoryStats } from "./host";
 import { ServeCase } from "./cases";
 
 export interface ServeSample {
@@ -34,6 +34,8 @@ export interface ServeSample {
     readonly answersOk: boolean;
     /** Where the time went, from TorchServe's own log. */
     readonly breakdown: Breakdown;
+    /** CPU used by the pod (or local cgroup) until every worker was READY, and time throttled by the CPU limit. */
+    readonly cpu: CpuStats;
 }
 
 /**
@@ -98,6 +100,8 @@ export interface FloorSample {
     /** Seconds: process start until done (loaded, or `/ping` 200). */
     readonly seconds: number;
     readonly memory: MemoryStats;
+    /** CPU used until done (the bare load: until the process exited). */
+    readonly cpu: CpuStats;
 }
 
 export interface ServeTarget {
