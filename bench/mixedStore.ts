@@ -1,0 +1,116 @@
+/**
+ * serve-mixed: one model with an existing `.mar` version and a new version
+ * published as a directory, loaded together (a store that predates a
+ * directory default). The program's rendered config with the directory named
+ * for the new version only; the pod emulation on loopback (no limits needed:
+ * this checks behaviour, not cost). Prints what each URL answers and what
+ * TorchServe put in its temp dir.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { buildPodSpec } from "../components/kubernetes";
+import {
+    CONFIG_FILE_NAME,
+    CONTAINER_CONFIG_DIR,
+    CONTAINER_MODEL_STORE,
+    renderConfigProperties,
+} from "../components/torchserve";
+import { TorchServeProcess, freePorts } from "../test/serve/support/server";
+import { BenchStore } from "./support/cases";
+import { publishVersion, storeEntry } from "./support/formats";
+import { duBytes } from "./support/host";
+import { formatBytes, parseSizes, sameAnswer } from "./support/models";
+
+export async function benchMixedStore(venv: string, work: string): Promise<string[]> {
+    const bench = new BenchStore(fs.mkdtempSync(path.join(work, "mixed-")), venv);
+    const [size] = parseSizes("fixture");
+    const model = "demo";
+    await publishVersion("zip-store", { ...bench.archiveSpec(size, "zip-store", "v1"), model });
+    await publishVersion("dir", { ...bench.archiveSpec(size, "dir", "v2"), model });
+    const [inference, management, metrics, grpcInference, grpcManagement] = await freePorts(5);
+    const settings = bench.settings(
+        { model, count: 2 },
+        {
+            inferencePort: inference,
+            managementPort: management,
+            metricsPort: metrics,
+            extraProperties: {
+                grpc_inference_address: "127.0.0.1",
+                grpc_inference_port: String(grpcInference),
+                grpc_management_address: "127.0.0.1",
+                grpc_management_port: String(grpcManagement),
+            },
+        },
+    );
+    // The program's text for [v2, v1], with only v2 (the new version) named as a directory.
+    const text = renderConfigProperties({
+        modelName: model,
+        versions: ["v2", "v1"],
+        server: settings.server,
+        bindAddress: "127.0.0.1",
+    })
+        .split(storeEntry("zip-store", model, "v2"))
+        .join(storeEntry("dir", model, "v2"));
+    const container = (
+        buildPodSpec({
+            settings,
+            version: "v2",
+            served: ["v2", "v1"],
+            storeSubdir: "",
+            config: { kind: "ConfigMap", name: "c" },
+            claimName: "c",
+        }) as any
+    ).containers[0];
+    const workdir = fs.mkdtempSync(path.join(os.tmpdir(), "tsbench-mixed-"));
+    const server = new TorchServeProcess({
+        command: [...container.command, ...container.args],
+        files: { [`${CONTAINER_CONFIG_DIR}/${CONFIG_FILE_NAME}`]: text },
+        mounts: { [CONTAINER_CONFIG_DIR]: path.join(workdir, "config"), [CONTAINER_MODEL_STORE]: bench.store },
+        workdir,
+        binDir: path.join(venv, "bin"),
+    }).start();
+    const lines = [
+        "**A store with an existing `.mar` version and a new directory version of one model** (loopback):",
+        "",
+        `- store: ${fs.readdirSync(bench.store).sort().join(", ")}`,
+        `- ${text.split("\n").find((l) => l.startsWith("load_models="))}`,
+    ];
+    try {
+        const seconds = await server.waitForProbe(container.readinessProbe.exec.command, 180);
+        lines.push(`- the pod's readiness check passed after ${seconds.toFixed(1)} s`);
+        for (const [url, version] of [
+            [model, "v2"],
+            [`${model}/v1`, "v1"],
+            [`${model}/v2`, "v2"],
+        ]) {
+            const response = await fetch(`http://127.0.0.1:${inference}/predictions/${url}`, {
+                method: "POST",
+                headers: { "Content-Type": "application/json" },
+                body: JSON.stringify({ data: [1, 2, 3, 4] }),
+            });
+            const body = (await response.json()) as { version: string; output: number[] };
+            const ok = body.version === version && sameAnswer(body.output, bench.files(size, version).check);
+            lines.push(
+                `- \`/predictions/${url}\`: ${response.status}, version ${body.version}, ${JSON.stringify(body.output)} ` +
+                    `(${ok ? "right" : "WRONG"})`,
+            );
+        }
+        const models = path.join(workdir, "tmp", "models");
+        const entries = fs.readdirSync(models).map((uuid) => {
+            const inside = fs.readdirSync(path.join(models, uuid));
+            const link = path.join(models, uuid, inside[0]);
+            return fs.lstatSync(link).isSymbolicLink()
+                ? `a link ${inside[0]} -> ${path.relative(bench.store, fs.readlinkSync(link)) || "."} in the store`
+                : `an unpacked copy (${inside.sort().join(", ")})`;
+        });
+        lines.push(
+            `- temp dir: ${formatBytes(duBytes(path.join(workdir, "tmp")))}; models/ holds ${entries.join("; ")}`,
+        );
+    } finally {
+        await server.stop();
+        fs.rmSync(workdir, { recursive: true, force: true });
+        fs.rmSync(bench.work, { recursive: true, force: true });
+    }
+    return [...lines, ""];
+}
