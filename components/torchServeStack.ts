@@ -31,6 +31,7 @@ import {
     internalService,
     legacyVolumeName,
     objectNames,
+    memoryWarnings,
     rolloutOutcome,
     selectorLabels,
 } from "./kubernetes";
@@ -228,6 +229,11 @@ export class TorchServeStack extends pulumi.ComponentResource {
             stack: pulumi.getStack(),
         });
         plan.notes.forEach((note) => pulumi.log.warn(note, this));
+        memoryWarnings(
+            settings,
+            plan.served.map((v) => v.version),
+            plan.served.map((v) => v.bytes),
+        ).forEach((warning) => pulumi.log.warn(warning, this));
         this.plan = plan;
         this.version = plan.version;
         this.fingerprint = plan.fingerprint;
