@@ -2,7 +2,7 @@
  * The release parts of `npm run bench` (serve-formats, serve-floor,
  * serve-versions, archive-formats, rollout-model): models of real sizes on
  * real TorchServe 0.12, in real pods on the local real node or the pod
- * emulation. Results and what they decide: bench/PERFORMANCE.md.
+ * emulation. Results and what they decide: README, Performance.
  */
 import * as path from "node:path";
 import { venv } from "../test/e2e/support/environment";

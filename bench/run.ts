@@ -7,7 +7,7 @@
  * BENCH_DIR (scratch directory on the disk to measure, default the system temp dir).
  *
  * The release parts (models of real sizes on real TorchServe; see
- * bench/PERFORMANCE.md), not in the default list because they take an hour:
+ * README, Performance), not in the default list because they take an hour:
  * BENCH_PARTS=serve-mixed,serve-formats,serve-floor,serve-versions,archive-formats,rollout-model
  * (or `release` for all six). BENCH_SIZES (default fixture,100,1024: the
  * fixture and sizes in MiB), BENCH_TARGET (`pod`: real pods on the local real

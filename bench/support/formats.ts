@@ -12,7 +12,7 @@
  *   private TMPDIR, then a rename into place), and its config is the program's
  *   rendered text with `<model>.<version>.mar` replaced by `<model>.<version>`
  *   in `load_models` and `marName` (TorchServe 0.12 loads a directory named in
- *   `load_models` in place: it links it from its temp dir, see PERFORMANCE.md).
+ *   `load_models` in place: it links it from its temp dir, see README, Performance).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
