@@ -75,7 +75,7 @@ export function preStopCommand(): string[] {
     return ["sh", "-c", "sleep 5; torchserve --stop"];
 }
 
-/** A served version as it sizes a pod: its input bytes and its entry (absent: a `.mar`, as releases before directories). */
+/** A served version as it sizes a pod: its input bytes and its entry (absent: a `.mar`, as before directories). */
 export interface ServedEntry {
     readonly bytes: number;
     readonly entry?: "mar" | "dir";

@@ -187,7 +187,7 @@ describe("TorchServeStack under mocks", () => {
         const configMap = one(first, "kubernetes:core/v1:ConfigMap");
         assert.equal(configMap.inputs.metadata.name, undefined, "auto-named");
         assert.equal(configMap.inputs.immutable, true);
-        assert.match(configMap.inputs.data["config.properties"], /^load_models=demo\.v1\.mar$/m);
+        assert.match(configMap.inputs.data["config.properties"], /^load_models=demo\.v1$/m);
         const deployment = one(first, "kubernetes:apps/v1:Deployment");
         assert.match(deployment.inputs.spec.template.spec.volumes[0].configMap.name, /^torchserve-config-[0-9a-f]{8}$/);
     });
@@ -230,7 +230,7 @@ describe("TorchServeStack under mocks", () => {
         assert.deepEqual(spec.served, ["v1"]);
         assert.deepEqual(spec.build, {
             archiver: "torch-model-archiver",
-            archiveFormat: "zip-store",
+            archiveFormat: "directory",
             serializedFile: fixture.args.serializedFile,
             handler: fixture.args.handler,
             extraFiles: fixture.args.extraFiles,
@@ -255,7 +255,7 @@ describe("TorchServeStack under mocks", () => {
             "torchserve-rotate",
         ]);
         const configText: string = one(bumped, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
-        assert.match(configText, /^load_models=demo\.v2\.mar$/m, "servedVersions 1: only the deployed version");
+        assert.match(configText, /^load_models=demo\.v2$/m, "servedVersions 1: only the deployed version");
         const newSpec = one(bumped, "kubernetes:apps/v1:Deployment").inputs.spec;
         assert.equal(newSpec.template.metadata.labels["app.kubernetes.io/version"], "v2");
         const rotate = named(bumped, "torchserve-rotate").inputs.create;
@@ -263,11 +263,14 @@ describe("TorchServeStack under mocks", () => {
 
         const served = await resourcesOf({ ...base, modelVersion: "v2", servedVersions: "2" }, "dev", v1);
         const servedText: string = one(served, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
-        assert.match(
-            servedText,
-            /^load_models=demo\.v2\.mar,demo\.v1\.mar$/m,
-            "servedVersions 2: the previous one too",
-        );
+        assert.match(servedText, /^load_models=demo\.v2,demo\.v1$/m, "servedVersions 2: the previous one too");
+
+        // A release recorded before directories (no kinds): its v1 is a .mar, named so next to the new directory.
+        const old = { ...v1, schema: 1, history: v1.history.map(({ entry, ...h }) => (void entry, h)) };
+        const mixed = await resourcesOf({ ...base, modelVersion: "v2", servedVersions: "2" }, "dev", old);
+        const mixedText: string = one(mixed, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
+        assert.match(mixedText, /^load_models=demo\.v2,demo\.v1\.mar$/m);
+        assert.match(named(mixed, "torchserve-archive").inputs.create, / --served v2,v1 --directories v2 /);
     });
 
     it("keeps every input as deployed when a run brings no model: a pull request's preview needs no files or store", async () => {

@@ -176,7 +176,7 @@ describe("content hashing", () => {
         ]);
         assert.deepEqual(archiveSettingsOf(builtIn, builtIn.artifacts!), [
             "model=demo",
-            "format=zip-store",
+            "format=directory",
             "handler=image_classifier",
         ]);
         // So a changed requirements file is a new version.

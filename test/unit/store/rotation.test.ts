@@ -184,10 +184,11 @@ describe("model store on disk", () => {
             "demo.v2",
             "with its files",
         );
-        // A switch back finds the directory in backup/ (the first one: demo.v2~1 is no version's name).
+        // A switch back finds the directory in backup/ (the first one); demo.v2~1 is no version's name
+        // (demo.v2.1 would be version v2.1's).
         const layout = storeLayout(root, "ml-prod/torchserve");
         assert.equal(findArchive(layout, "demo", "v2")?.kind, "dir");
-        assert.equal(findArchive(layout, "demo", "v2~1"), undefined);
+        assert.equal(findArchive(layout, "demo", "v2.1"), undefined);
         assert.equal(bringIntoPart(layout, "demo", "v2")?.where, "backup");
         assert.ok(fs.existsSync(path.join(part, "demo.v2", "MAR-INF", "MANIFEST.json")));
         assert.equal(bringIntoPart(layout, "demo", "v1")?.kind, "mar");
