@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseArchiveArgs, parseRolloutReportArgs } from "../../components/cli";
@@ -531,5 +532,40 @@ describe("TorchServeStack under mocks", () => {
             (r) => one(r.resources!, "kubernetes:core/v1:PersistentVolume").inputs.metadata.name,
         );
         assert.deepEqual(names, ["a-b.c-model-store", "a.b-c-model-store"]);
+    });
+
+    it("names a version as the store already holds it when the program sees the store (an upgrade's flat .mar)", async () => {
+        fs.mkdirSync(fixture.store, { recursive: true });
+        fs.writeFileSync(path.join(fixture.store, "demo.v7.mar"), "an archive of the old flat layout");
+        try {
+            const run = await deploy({ ...base, modelVersion: "v7" });
+            assert.equal(run.error, undefined);
+            const text: string = one(run.resources!, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
+            assert.match(text, /^load_models=demo\.v7\.mar$/m, "not the default directory: the store has a .mar");
+            assert.doesNotMatch(named(run.resources!, "torchserve-archive").inputs.create, /--directories/);
+            const fresh = await deploy({ ...base, modelVersion: "v8" });
+            const freshText: string = one(fresh.resources!, "kubernetes:core/v1:ConfigMap").inputs.data[
+                "config.properties"
+            ];
+            assert.match(freshText, /^load_models=demo\.v8$/m, "a version the store does not hold: the default");
+        } finally {
+            fs.rmSync(fixture.store, { recursive: true, force: true });
+        }
+    });
+
+    it("takes the same files under a version recorded as a .mar (built as zip-store) for that version, not other files", async () => {
+        const asMar = await releaseOf({ ...base, modelVersion: "v1", archiveFormat: "zip-store" });
+        const old: Release = { ...asMar, history: asMar.history.map(({ entry, ...h }) => (void entry, h)) };
+        const again = await deploy({ ...base, modelVersion: "v1" }, "dev", old);
+        assert.equal(again.error, undefined, "the default format changed, the files did not");
+        assert.equal(again.release!.fingerprint, asMar.fingerprint, "the fingerprint it was recorded with");
+        const text: string = one(again.resources!, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
+        assert.match(text, /^load_models=demo\.v1\.mar$/m);
+        const other = await deploy(
+            { ...base, modelVersion: "v1", archiveFormat: "zip-store", handler: "image_classifier" },
+            "dev",
+            old,
+        );
+        assert.match(String(other.error), /already names other model files/);
     });
 });
