@@ -99,8 +99,8 @@ function checkKind(spec: ArchiveSpec, version: string, found: ArchiveLocation): 
     }
     const describe = (k: EntryKind) => (k === "dir" ? "a directory" : "a .mar file");
     throw new Error(
-        `the pods are to load ${entryName(spec.model, version, kind)} (${describe(kind)}, as the release records ` +
-            `version ${version}), but the store holds it as ${found.file} (${describe(found.kind)}); ` +
+        `the pods are to load ${entryName(spec.model, version, kind)} (${describe(kind)}, as config.properties ` +
+            `names version ${version}), but the store holds it as ${found.file} (${describe(found.kind)}); ` +
             "a version is one entry, so no second one is added and the pods are not rolled: put the version's " +
             "entry back as it was published, or deploy its files under a new modelVersion",
     );
