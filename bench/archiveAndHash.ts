@@ -81,6 +81,7 @@ export async function benchArchive(
                     fingerprint: `bench-${version}`,
                     bytes: 0,
                     served: [`v${version}`],
+                    directories: [],
                     build: { archiver, serializedFile: model, handler, extraFiles: [], archiveFormat: "zip-store" },
                 }),
         },

@@ -18,7 +18,7 @@ import {
 } from "../components/torchserve";
 import { TorchServeProcess, freePorts } from "../test/serve/support/server";
 import { BenchStore } from "./support/cases";
-import { publishVersion, storeEntry } from "./support/formats";
+import { publishVersion } from "./support/formats";
 import { duBytes } from "./support/host";
 import { formatBytes, parseSizes, sameAnswer } from "./support/models";
 
@@ -47,11 +47,10 @@ export async function benchMixedStore(venv: string, work: string): Promise<strin
     const text = renderConfigProperties({
         modelName: model,
         versions: ["v2", "v1"],
+        directories: ["v2"],
         server: settings.server,
         bindAddress: "127.0.0.1",
-    })
-        .split(storeEntry("zip-store", model, "v2"))
-        .join(storeEntry("dir", model, "v2"));
+    });
     const container = (
         buildPodSpec({
             settings,

@@ -9,6 +9,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { archiveCommand, archiveSpec, rolloutReportCommand, rotateCommand, scriptPath } from "./cli";
 import {
+    ARCHIVE_FORMATS,
+    ArchiveFormat,
     ConfigValidationError,
     FileChecks,
     ModelSettings,
@@ -38,7 +40,6 @@ import {
 import {
     FileHashCache,
     ModelRequest,
-    RELEASE_SCHEMA,
     Release,
     ReleasePlan,
     StepInputs,
@@ -47,6 +48,7 @@ import {
     artifactBytes,
     artifactsOf,
     defaultHashCacheFile,
+    entryKindOf,
     findProjectDir,
     fingerprintArtifacts,
     isRegularFile,
@@ -54,6 +56,7 @@ import {
     planRelease,
     rebaseModelPaths,
     resolveFromProject,
+    storedEntryKind,
     versionFromFingerprint,
 } from "./store";
 import { renderConfigProperties } from "./torchserve";
@@ -238,9 +241,12 @@ export class TorchServeStack extends pulumi.ComponentResource {
         this.version = plan.version;
         this.fingerprint = plan.fingerprint;
         this.loadedVersions = plan.served.map((v) => v.version);
+        // Which served versions are directories: recorded per version, so a preview without the store agrees.
+        const directories = plan.served.filter((v) => entryKindOf(v) === "dir").map((v) => v.version);
         this.configProperties = renderConfigProperties({
             modelName: model.name,
             versions: this.loadedVersions,
+            directories,
             server: settings.server,
             exposeManagement: settings.service.exposeManagement,
         });
@@ -275,6 +281,7 @@ export class TorchServeStack extends pulumi.ComponentResource {
                     fingerprint: plan.fingerprint,
                     bytes: plan.served[0].bytes,
                     served: this.loadedVersions,
+                    directories,
                 }),
             ),
             triggers: [plan.version, plan.fingerprint, this.loadedVersions.join(",")],
@@ -325,7 +332,7 @@ export class TorchServeStack extends pulumi.ComponentResource {
                     settings,
                     version: this.version,
                     served: this.loadedVersions,
-                    servedBytes: plan.served.map((v) => v.bytes),
+                    servedEntries: plan.served,
                     storeSubdir: plan.storeSubdir,
                     config: { kind: configKind, name: configObject.metadata.name },
                     claimName: store.claimName,
@@ -357,7 +364,7 @@ export class TorchServeStack extends pulumi.ComponentResource {
             { parent: this, dependsOn: afterRollout },
         );
         const release: Release = {
-            schema: RELEASE_SCHEMA,
+            schema: plan.schema,
             modelName: model.name,
             version: plan.version,
             fingerprint: plan.fingerprint,
@@ -551,24 +558,35 @@ export class TorchServeStack extends pulumi.ComponentResource {
 /**
  * What the run asks for: new files (their fingerprint, the version named or
  * hashed from them), a version alone, or nothing. Only a run with new files
- * reads them.
+ * reads them. A version's entry kind, for a version the release history does
+ * not know: what the store holds for it when this machine sees the store
+ * (a run that brings a model mounts it), else what `archiveFormat` builds
+ * (new files) or a `.mar` (a switch: every version before directories was one).
  */
 function modelRequest(model: ModelSettings, hashCache: FileHashCache | undefined): ModelRequest {
     const kind = modelRunKind(model);
     if (kind === "keep") {
         return { kind };
     }
+    const stored = (version: string) => storedEntryKind(model.storePath, model.storeSubdir, model.name, version);
     if (kind === "switch" || !model.artifacts) {
-        return { kind: "switch", version: model.explicitVersion! };
+        return { kind: "switch", version: model.explicitVersion!, entry: stored(model.explicitVersion!) };
     }
     const cache = hashCache ?? new FileHashCache(defaultHashCacheFile());
     const artifacts = artifactsOf(model.artifacts);
-    const fingerprint = fingerprintArtifacts(artifacts, archiveSettingsOf(model, model.artifacts), cache);
+    const fingerprintAs = (archiveFormat: ArchiveFormat) =>
+        fingerprintArtifacts(artifacts, archiveSettingsOf({ ...model, archiveFormat }, model.artifacts!), cache);
+    const fingerprint = fingerprintAs(model.archiveFormat);
+    // The files hash once (cached); the other formats' fingerprints only hash their setting lines.
+    const sameFiles = ARCHIVE_FORMATS.filter((f) => f !== model.archiveFormat).map(fingerprintAs);
     cache.save();
+    const version = model.explicitVersion ?? versionFromFingerprint(fingerprint);
     return {
         kind: "new",
-        version: model.explicitVersion ?? versionFromFingerprint(fingerprint),
+        version,
         fingerprint,
         bytes: artifactBytes(artifacts),
+        entry: stored(version) ?? (model.archiveFormat === "directory" ? "dir" : "mar"),
+        sameFiles,
     };
 }

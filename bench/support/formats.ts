@@ -6,12 +6,13 @@
  *   archive step (`publishArchive`, components/cli/archive.ts).
  * - `dir`: the archiver's `--archive-format no-archive` output (a directory
  *   holding model.pt, handler.py, the extra files and MAR-INF/MANIFEST.json)
- *   published as `<model>.<version>/`. The program cannot do this yet, so it is
- *   built here the same way as the archive step builds a `.mar` (the real
- *   archiver with `archiverArgv` into a staging directory in the store, a
- *   private TMPDIR, then a rename into place), and its config is the program's
- *   rendered text with `<model>.<version>.mar` replaced by `<model>.<version>`
- *   in `load_models` and `marName` (TorchServe 0.12 loads a directory named in
+ *   published as `<model>.<version>/`. Built here as the bench measured it
+ *   before the program's archive step could (the real archiver with
+ *   `archiverArgv` into a staging directory in the store, a private TMPDIR,
+ *   then a rename into place; the step, `archiveFormat: directory`, now does the
+ *   same plus its lock, record and permissions), and its config is the
+ *   program's rendered text with the directory named (`directories`) in
+ *   `load_models` and `marName` (TorchServe 0.12 loads a directory named in
  *   `load_models` in place: it links it from its temp dir, see README, Performance).
  */
 import { spawnSync } from "node:child_process";
@@ -21,7 +22,7 @@ import * as path from "node:path";
 import { ArchiveSpec, archiverArgv } from "../../components/cli";
 import { publishArchive } from "../../components/cli/archive";
 import { StoreOwner } from "../../components/store";
-import { archiveFileName } from "../../components/store";
+import { entryName } from "../../components/store";
 import { ConfigInput, buildConfigProperties, renderConfigProperties } from "../../components/torchserve";
 
 export type ServeFormat = "zip-store" | "default" | "dir";
@@ -34,7 +35,7 @@ export const FORMAT_LABELS: Record<ServeFormat, string> = {
 
 /** What `load_models` names for a version: the archive file or the directory. */
 export function storeEntry(format: ServeFormat, model: string, version: string): string {
-    return format === "dir" ? `${model}.${version}` : archiveFileName(model, version);
+    return entryName(model, version, format === "dir" ? "dir" : "mar");
 }
 
 /** One version's archive inputs, as the bench names them (the store is the pods' whole volume). */
@@ -77,6 +78,7 @@ export function programArchiveSpec(spec: BenchArchiveSpec): ArchiveSpec {
         fingerprint: `bench-${spec.model}-${spec.version}`,
         bytes: 0,
         served: [spec.version],
+        directories: [],
         build: {
             archiver: spec.archiver,
             archiveFormat: spec.archiveFormat,
@@ -142,17 +144,9 @@ export function treeFiles(p: string): string[] {
     return fs.readdirSync(p).flatMap((name) => treeFiles(path.join(p, name)));
 }
 
-/** The program's config.properties for `input`, with directories named instead of archives for `dir`. */
+/** The program's config.properties for `input`, with every version named as a directory for `dir`. */
 export function renderFormatConfig(format: ServeFormat, input: ConfigInput): string {
-    const text = renderConfigProperties(input);
-    if (format !== "dir") {
-        return text;
-    }
-    let out = text;
-    for (const version of input.versions) {
-        out = out.split(archiveFileName(input.modelName, version)).join(storeEntry("dir", input.modelName, version));
-    }
-    return out;
+    return renderConfigProperties(format === "dir" ? { ...input, directories: input.versions } : input);
 }
 
 /**

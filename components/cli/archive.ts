@@ -1,24 +1,31 @@
 /**
  * The archive step, run by `pulumi up` (never by preview), in the stack's part
  * of the model store, holding its lock. A version names one set of bytes
- * forever: an existing archive is reused only when its record matches the
- * files (or when the run switches to it without files), one in backup/ is
- * restored, one of the old flat layout is linked in, and only a new version
- * is built, by the real torch-model-archiver, into a staging directory and then
- * renamed into place, so a failed or interrupted build leaves the store as it
- * was. Every other version the pods will load is brought into the part too.
+ * forever, and is one entry: a `.mar` file or a model directory, as the
+ * rendered config.properties names it (the release records each version's
+ * kind). An existing entry is reused only when its record matches the files
+ * (or when the run switches to it without files), one in backup/ is
+ * restored, a `.mar` of the old flat layout is linked in, and only a new
+ * version is built, by the real torch-model-archiver, into a staging directory
+ * and then renamed into place, so a failed or interrupted build leaves the
+ * store as it was. Every other version the pods will load is brought into the
+ * part too. An entry of the other kind than the config names is an error, not
+ * a second entry: the pods could not load the version.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
+    ArchiveLocation,
+    EntryKind,
+    MANIFEST_PATH,
     StoreLayout,
     acquireLock,
-    archiveFileName,
     bringIntoPart,
+    entryMismatches,
+    entryName,
     findArchive,
-    marMismatches,
     claimOwnership,
     processAlive,
     readArchiveRecord,
@@ -27,7 +34,7 @@ import {
     writeArchiveRecord,
 } from "../store";
 import { isHandlerFile } from "../config";
-import { ArchiveBuild, ArchiveSpec, archiverArgv, parseArchiveArgs } from "./commands";
+import { ArchiveBuild, ArchiveSpec, archiverArgv, archiverFormat, parseArchiveArgs } from "./commands";
 import { onInterrupt, runStep, stepLogger } from "./step";
 
 const log = stepLogger("archive");
@@ -36,8 +43,8 @@ const log = stepLogger("archive");
 const STALE_STAGING_MS = 24 * 60 * 60_000;
 
 /**
- * Publishes (builds, reuses, restores or links) the archive of `spec.version`
- * and brings in the other served versions; returns the archive's path.
+ * Publishes (builds, reuses, restores or links) the entry of `spec.version`
+ * and brings in the other served versions; returns the entry's path.
  */
 export async function publishArchive(spec: ArchiveSpec): Promise<string> {
     if (!fs.existsSync(spec.store)) {
@@ -57,19 +64,19 @@ export async function publishArchive(spec: ArchiveSpec): Promise<string> {
         sweepStaging(layout);
         const target = await publishVersion(layout, spec);
         for (const version of spec.served.slice(1)) {
-            const found = bringIntoPart(layout, spec.model, version);
-            if (!found) {
+            const kind = kindOf(spec, version);
+            const name = entryName(spec.model, version, kind);
+            const existing = findArchive(layout, spec.model, version);
+            if (!existing) {
                 throw new Error(
-                    `${archiveFileName(spec.model, version)}, which the pods are to load next to ${spec.version}, ` +
-                        `is in neither ${layout.part}, its backup/ nor the old flat layout; lower servedVersions ` +
-                        "or deploy that version again",
+                    `${name}, which the pods are to load next to ${spec.version}, is in neither ${layout.part}, ` +
+                        "its backup/ nor the old flat layout; lower servedVersions or deploy that version again",
                 );
             }
+            checkKind(spec, version, existing);
+            const found = bringIntoPart(layout, spec.model, version)!;
             if (found.where !== "store") {
-                log(
-                    `${found.where === "backup" ? "restored" : "linked"} ` +
-                        `${archiveFileName(spec.model, version)} from ${found.file}`,
-                );
+                log(`${found.where === "backup" ? "restored" : "linked"} ${name} from ${found.file}`);
             }
         }
         return target;
@@ -79,9 +86,34 @@ export async function publishArchive(spec: ArchiveSpec): Promise<string> {
     }
 }
 
+/** The kind of entry config.properties names for a served version. */
+function kindOf(spec: ArchiveSpec, version: string): EntryKind {
+    return spec.directories.includes(version) ? "dir" : "mar";
+}
+
+/** Fails when the store holds a version as the other kind of entry than the config names. */
+function checkKind(spec: ArchiveSpec, version: string, found: ArchiveLocation): void {
+    const kind = kindOf(spec, version);
+    if (found.kind === kind) {
+        return;
+    }
+    const describe = (k: EntryKind) => (k === "dir" ? "a directory" : "a .mar file");
+    throw new Error(
+        `the pods are to load ${entryName(spec.model, version, kind)} (${describe(kind)}, as config.properties ` +
+            `names version ${version}), but the store holds it as ${found.file} (${describe(found.kind)}); ` +
+            "a version is one entry, so no second one is added and the pods are not rolled: put the version's " +
+            "entry back as it was published, or deploy its files under a new modelVersion",
+    );
+}
+
 async function publishVersion(layout: StoreLayout, spec: ArchiveSpec): Promise<string> {
-    const file = archiveFileName(spec.model, spec.version);
+    const kind = kindOf(spec, spec.version);
+    const file = entryName(spec.model, spec.version, kind);
     const target = path.join(layout.part, file);
+    const existing = findArchive(layout, spec.model, spec.version);
+    if (existing) {
+        checkKind(spec, spec.version, existing);
+    }
     const record = readArchiveRecord(layout, spec.model, spec.version);
     if (spec.build && record && record.fingerprint !== "" && record.fingerprint !== spec.fingerprint) {
         throw new Error(
@@ -92,9 +124,8 @@ async function publishVersion(layout: StoreLayout, spec: ArchiveSpec): Promise<s
         );
     }
     if (spec.build && (!record || record.fingerprint === "")) {
-        // An archive with no record of its inputs (the old flat layout): check the files against its entries.
-        const existing = findArchive(layout, spec.model, spec.version);
-        const mismatches = existing ? marMismatches(existing.file, inputFiles(spec.build)) : [];
+        // An entry with no record of its inputs (the old flat layout): check the files against its files.
+        const mismatches = existing ? entryMismatches(existing.file, existing.kind, inputFiles(spec.build)) : [];
         if (mismatches.length > 0) {
             throw new Error(
                 `modelVersion ${spec.version} already names an archive (${existing!.file}) built from other files ` +
@@ -113,7 +144,7 @@ async function publishVersion(layout: StoreLayout, spec: ArchiveSpec): Promise<s
             writeArchiveRecord(layout, spec.model, {
                 version: spec.version,
                 fingerprint,
-                bytes: fs.statSync(target).size,
+                bytes: kind === "mar" ? fs.statSync(target).size : spec.bytes,
             });
         }
         return target;
@@ -125,14 +156,14 @@ async function publishVersion(layout: StoreLayout, spec: ArchiveSpec): Promise<s
                 "or pick a version the store has",
         );
     }
-    await buildArchive(layout, spec, target);
+    await buildArchive(layout, spec, kind, target);
     writeArchiveRecord(layout, spec.model, { version: spec.version, fingerprint: spec.fingerprint, bytes: spec.bytes });
-    log(`archived ${file} (${fs.statSync(target).size} bytes)`);
+    log(`archived ${file}${kind === "mar" ? ` (${fs.statSync(target).size} bytes)` : " (a directory)"}`);
     return target;
 }
 
-async function buildArchive(layout: StoreLayout, spec: ArchiveSpec, target: string): Promise<void> {
-    const build = spec.build!;
+async function buildArchive(layout: StoreLayout, spec: ArchiveSpec, kind: EntryKind, target: string): Promise<void> {
+    const build = { ...spec.build!, archiveFormat: archiverFormat(kind, spec.build!.archiveFormat) };
     // Host and pid in the name let the next run tell a dead build's leftovers from a running one's.
     const staging = fs.mkdtempSync(
         path.join(layout.part, `${stagingPrefix(spec.model, spec.version)}~${os.hostname()}~${process.pid}~`),
@@ -154,9 +185,15 @@ async function buildArchive(layout: StoreLayout, spec: ArchiveSpec, target: stri
             { ...process.env, TMPDIR: scratch, TEMP: scratch, TMP: scratch },
             removeTemporaries,
         );
-        const built = path.join(staging, `${spec.model}.mar`);
-        if (!fs.existsSync(built)) {
-            throw new Error(`${build.archiver} succeeded but wrote no ${spec.model}.mar into ${staging}`);
+        // `no-archive` writes the directory `<export>/<model>/`, the others `<export>/<model>.mar`.
+        const output = kind === "dir" ? spec.model : `${spec.model}.mar`;
+        const built = path.join(staging, output);
+        if (kind === "dir" ? !fs.existsSync(path.join(built, MANIFEST_PATH)) : !fs.existsSync(built)) {
+            throw new Error(`${build.archiver} succeeded but wrote no ${output} into ${staging}`);
+        }
+        if (kind === "dir") {
+            // The pods run as uid 1000 (the store is mounted read-only): everything readable, directories listable.
+            makeReadable(built);
         }
         fs.renameSync(built, target);
     } finally {
@@ -194,6 +231,19 @@ function runArchiver(archiver: string, argv: string[], env: NodeJS.ProcessEnv, c
             }
         });
     });
+}
+
+/** Directories 0755 and files 0644 throughout `dir` (the archiver copies its inputs' modes, and umask applies). */
+function makeReadable(dir: string): void {
+    fs.chmodSync(dir, 0o755);
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const child = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+            makeReadable(child);
+        } else if (entry.isFile()) {
+            fs.chmodSync(child, 0o644);
+        }
+    }
 }
 
 /** The input files of a build that the archiver packs as entries (a built-in handler is a name, not a file). */

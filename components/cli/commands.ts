@@ -12,6 +12,7 @@ import { StoreOwner } from "../store";
 /** How a new model's archive is built (what `torch-model-archiver` gets). */
 export interface ArchiveBuild extends ModelArtifacts {
     readonly archiver: string;
+    /** `archiveFormat` (`directory`, `zip-store`, `default`), or the archiver's own `--archive-format` value. */
     readonly archiveFormat: string;
 }
 
@@ -30,6 +31,11 @@ export interface ArchiveSpec {
     readonly bytes: number;
     /** Every version the pods will load, `version` first: all must be in the stack's part. */
     readonly served: readonly string[];
+    /**
+     * Those of `served` that config.properties names as directories (`<model>.<version>`); the others
+     * as `.mar` files. The step publishes `version` as named, and checks that every served entry is.
+     */
+    readonly directories: readonly string[];
     /** Set when the run brings new files: build `version` from them unless its archive exists. */
     readonly build?: ArchiveBuild;
 }
@@ -71,6 +77,7 @@ export function archiveSpec(
         readonly fingerprint: string;
         readonly bytes: number;
         readonly served: readonly string[];
+        readonly directories: readonly string[];
     },
 ): ArchiveSpec {
     if (model.storePath === undefined) {
@@ -85,12 +92,25 @@ export function archiveSpec(
         fingerprint: release.fingerprint,
         bytes: release.bytes,
         served: release.served,
+        directories: release.directories,
         build: model.artifacts && {
             ...model.artifacts,
             archiver: model.archiverCommand,
             archiveFormat: model.archiveFormat,
         },
     };
+}
+
+/**
+ * The archiver's `--archive-format` for an entry of `kind`: `no-archive` for a directory; for a
+ * `.mar`, the configured format (`zip-store` when that is `directory`: a version the release names
+ * as a `.mar`, rebuilt).
+ */
+export function archiverFormat(kind: "mar" | "dir", archiveFormat: string): string {
+    if (kind === "dir") {
+        return "no-archive";
+    }
+    return archiveFormat === "directory" ? "zip-store" : archiveFormat;
 }
 
 /** `torch-model-archiver` arguments (everything but the executable) for an export directory. */
@@ -124,6 +144,9 @@ export function archiveCommand(script: string, spec: ArchiveSpec): string {
     const words = ["node", script, "--store", spec.store, "--subdir", spec.subdir, ...ownerWords(spec.owner)];
     words.push("--model", spec.model, "--version", spec.version, "--fingerprint", spec.fingerprint || "-");
     words.push("--bytes", String(spec.bytes), "--served", spec.served.join(","));
+    if (spec.directories.length > 0) {
+        words.push("--directories", spec.directories.join(","));
+    }
     const build = spec.build;
     if (build) {
         words.push("--archiver", build.archiver, "--archive-format", build.archiveFormat);
@@ -214,6 +237,8 @@ export function parseArchiveArgs(argv: readonly string[]): ArchiveSpec {
             fingerprint: { type: "string" },
             bytes: { type: "string" },
             served: { type: "string" },
+            // Absent in the command lines of releases from before directories: every entry a `.mar`.
+            directories: { type: "string" },
             archiver: { type: "string" },
             "archive-format": { type: "string" },
             "serialized-file": { type: "string" },
@@ -245,6 +270,7 @@ export function parseArchiveArgs(argv: readonly string[]): ArchiveSpec {
         fingerprint: fingerprint === "-" ? "" : fingerprint,
         bytes,
         served: need("served").split(","),
+        directories: values.directories ? values.directories.split(",") : [],
         build: building
             ? {
                   archiver: need("archiver"),

@@ -16,7 +16,7 @@ export const DEFAULTS = {
     appName: "torchserve",
     // Model and archive step
     extraFiles: [],
-    archiveFormat: "zip-store",
+    archiveFormat: "directory",
     archiveKeep: 3,
     servedVersions: 1,
     archiverCommand: "torch-model-archiver",

@@ -110,7 +110,8 @@ export function resolveModel(
             value: archiveFormat,
             problem:
                 `must be one of ${ARCHIVE_FORMATS.join(", ")} ` +
-                "(tgz and no-archive produce no .mar file, so versions could not be kept and rotated)",
+                "(directory is the archiver's no-archive output; a tgz is neither a .mar nor a directory " +
+                "TorchServe loads in place)",
             fix: set("archiveFormat", DEFAULTS.archiveFormat),
         });
     }

@@ -46,7 +46,10 @@ export interface TorchServeStackArgs {
     readonly extraFiles?: readonly string[];
     /** Python requirements packed into the archive (`--requirements-file`). */
     readonly requirementsFile?: string;
-    /** `--archive-format`: `zip-store` (no compression) or `default` (deflate). */
+    /**
+     * How a new version is published: `directory` (a model directory, loaded in place), `zip-store`
+     * (a `.mar`, no compression) or `default` (a `.mar`, deflate).
+     */
     readonly archiveFormat?: ArchiveFormat;
     /** Archives of this model kept in the stack's part of the store for rollbacks; older ones move to `backup/`. */
     readonly archiveKeep?: number;
@@ -199,9 +202,13 @@ export interface TorchServeStackArgs {
     readonly metricsScraperNamespace?: string;
 }
 
-/** Archive formats that produce a single `.mar` file the model store can rotate. */
-export type ArchiveFormat = "default" | "zip-store";
-export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ["default", "zip-store"];
+/**
+ * How a new version is published in the model store: `directory` (the archiver's `no-archive` output,
+ * a `<model>.<version>` directory TorchServe loads in place), or a `.mar` file (`zip-store`: no
+ * compression, `default`: deflate) TorchServe unpacks into each pod's temp dir.
+ */
+export type ArchiveFormat = "directory" | "zip-store" | "default";
+export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ["directory", "zip-store", "default"];
 
 export type MetricsMode = "prometheus" | "log";
 export const METRICS_MODES: readonly MetricsMode[] = ["prometheus", "log"];

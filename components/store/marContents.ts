@@ -1,9 +1,10 @@
 /**
  * What a `.mar` holds, read from its zip central directory (names, sizes,
- * CRC-32s) without unpacking it, and whether it was built from given files.
- * Used where the store has an archive but no record of its inputs (one of the
- * old flat layout): the step compares each input file with the entry of the
- * same name before it reuses the archive for them.
+ * CRC-32s) without unpacking it, or a model directory holds, and whether it
+ * was built from given files. Used where the store has a version's entry but
+ * no record of its inputs (one of the old flat layout): the step compares each
+ * input file with the entry's file of the same name before it reuses the
+ * entry for them.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -119,4 +120,33 @@ export function marMismatches(archive: string, files: readonly string[]): string
         }
     }
     return problems;
+}
+
+/**
+ * Differences between a model directory (the archiver's `no-archive` output)
+ * and the files it should have been built from (each a file of the same base
+ * name at its top level); empty when every file matches in size and CRC-32.
+ */
+export function dirMismatches(dir: string, files: readonly string[]): string[] {
+    const problems: string[] = [];
+    for (const file of files) {
+        const name = path.basename(file);
+        const copy = path.join(dir, name);
+        let size: number;
+        try {
+            size = fs.statSync(copy).size;
+        } catch {
+            problems.push(`${name} is not in the directory`);
+            continue;
+        }
+        if (size !== fs.statSync(file).size || fileCrc32(copy) !== fileCrc32(file)) {
+            problems.push(`${name} differs from the directory's copy`);
+        }
+    }
+    return problems;
+}
+
+/** {@link marMismatches} or {@link dirMismatches}, by the entry's kind. */
+export function entryMismatches(entry: string, kind: "mar" | "dir", files: readonly string[]): string[] {
+    return kind === "mar" ? marMismatches(entry, files) : dirMismatches(entry, files);
 }

@@ -1,46 +1,81 @@
 /**
  * Reads and arranges the model store through its local mount. Only this
- * model's archives (`<model>.*.mar` that parse back to exactly this model)
- * are ever touched, so other models' files and anything else a user put
- * there stay as they are.
+ * model's entries (`<model>.<version>.mar` files and `<model>.<version>`
+ * directories holding a manifest, that parse back to exactly this model) are
+ * ever touched, so other models' files and anything else a user put there
+ * stay as they are.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { escape, globSync } from "glob";
 import { isRegularFile } from "./files";
-import { parseArchiveFileName } from "./archiveNames";
-import { ArchiveLocation, StoreLayout, archiveLocations } from "./storeLayout";
+import { EntryKind, MANIFEST_PATH, parseEntryName } from "./archiveNames";
+import { ArchiveLocation, StoreLayout, archiveLocations, storeLayout } from "./storeLayout";
 
-/** The versions of this model's archives directly in `dir` (not in backup/). Empty when `dir` does not exist. */
-export function listArchiveVersions(dir: string, model: string): string[] {
+/** One version's entry in a directory of the store. */
+export interface StoreEntry {
+    readonly version: string;
+    readonly kind: EntryKind;
+    /** The entry's name in its directory. */
+    readonly name: string;
+}
+
+/** True when `entry` is a version's entry of `kind`: a regular file, or a directory with the archiver's manifest. */
+export function isEntry(entry: string, kind: EntryKind): boolean {
+    if (kind === "mar") {
+        return isRegularFile(entry);
+    }
+    try {
+        return fs.lstatSync(entry).isDirectory() && isRegularFile(path.join(entry, MANIFEST_PATH));
+    } catch {
+        return false;
+    }
+}
+
+/** This model's entries directly in `dir` (not in backup/), sorted by version. Empty when `dir` does not exist. */
+export function listEntries(dir: string, model: string): StoreEntry[] {
     if (!fs.existsSync(dir)) {
         return [];
     }
-    const files = globSync(`${escape(model)}.*.mar`, { cwd: dir, nodir: true, dot: false });
-    return files
-        .map((file) => parseArchiveFileName(file))
-        .filter((parsed) => parsed !== undefined && parsed.model === model)
-        .map((parsed) => parsed!.version)
-        .sort();
+    const entries: StoreEntry[] = [];
+    for (const name of fs.readdirSync(dir)) {
+        if (!name.startsWith(`${model}.`)) {
+            continue;
+        }
+        for (const kind of ["mar", "dir"] as const) {
+            const parsed = parseEntryName(name, kind);
+            if (parsed?.model === model && isEntry(path.join(dir, name), kind)) {
+                entries.push({ version: parsed.version, kind, name });
+            }
+        }
+    }
+    return entries.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
 }
 
-/** The first place that holds the version's archive (the stack's part, its backup, the old flat layout). */
+/** The versions of this model's entries (files or directories) directly in `dir` (not in backup/). */
+export function listArchiveVersions(dir: string, model: string): string[] {
+    return [...new Set(listEntries(dir, model).map((entry) => entry.version))];
+}
+
+/** The first place that holds the version's entry (the stack's part, its backup, the old flat layout). */
 export function findArchive(layout: StoreLayout, model: string, version: string): ArchiveLocation | undefined {
-    return archiveLocations(layout, model, version).find((location) => isRegularFile(location.file));
+    return archiveLocations(layout, model, version).find((location) => isEntry(location.file, location.kind));
 }
 
 /**
- * Makes sure the version's archive is in the stack's part: restores it from
- * backup/ (a rename), or links one of the old flat layout into the part (a
- * hard link, or a copy where the volume cannot link; the original stays).
- * Returns where it was found, or undefined when the store has none.
+ * Makes sure the version's entry is in the stack's part: restores it from
+ * backup/ (a rename, for a file or a directory alike), or links a `.mar` of
+ * the old flat layout into the part (a hard link, or a copy where the volume
+ * cannot link; the original stays). Returns where it was found, or undefined
+ * when the store has none.
  */
 export function bringIntoPart(layout: StoreLayout, model: string, version: string): ArchiveLocation | undefined {
     const location = findArchive(layout, model, version);
     if (!location || location.where === "store") {
         return location;
     }
-    const target = archiveLocations(layout, model, version)[0].file;
+    const target = archiveLocations(layout, model, version).find(
+        (l) => l.where === "store" && l.kind === location.kind,
+    )!.file;
     fs.mkdirSync(path.dirname(target), { recursive: true });
     if (location.where === "backup") {
         fs.renameSync(location.file, target);
@@ -54,4 +89,22 @@ export function bringIntoPart(layout: StoreLayout, model: string, version: strin
     }
     fs.renameSync(temp, target);
     return location;
+}
+
+/**
+ * The kind of the version's entry in the store, when this machine sees the
+ * store (`root` exists: a run where the volume is mounted) and it holds one;
+ * undefined otherwise. Lets a run that brings a version render the name the
+ * store already holds for it (e.g. a `.mar` of the old flat layout).
+ */
+export function storedEntryKind(
+    root: string | undefined,
+    subdir: string,
+    model: string,
+    version: string,
+): EntryKind | undefined {
+    if (root === undefined || !fs.existsSync(root)) {
+        return undefined;
+    }
+    return findArchive(storeLayout(root, subdir), model, version)?.kind;
 }

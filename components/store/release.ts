@@ -14,9 +14,18 @@
  *   again unless it is the one being deployed.
  */
 import { ConfigProblem, ConfigValidationError, setCommand } from "../config";
+import { EntryKind } from "./archiveNames";
 
-/** Bump when the recorded shape changes; older records are read where they can be. */
-export const RELEASE_SCHEMA = 1;
+/**
+ * Bump when the recorded shape changes; older records are read where they
+ * can be. Schema 2 records each version's entry kind (a `.mar` file or a
+ * directory); schema 1 has none, and all its versions are `.mar` files. A
+ * release whose versions are all `.mar` files is still written as schema 1
+ * (see {@link releaseSchema}), so the programs from before directories read it
+ * right and refuse only what they would misread.
+ */
+export const RELEASE_SCHEMA = 2;
+const READABLE_SCHEMAS = [1, 2];
 
 /** How many successful deploys the history remembers (for rollbacks and fingerprint checks). */
 export const HISTORY_LIMIT = 50;
@@ -28,6 +37,21 @@ export interface DeployedVersion {
     readonly fingerprint: string;
     /** Bytes of the archive's inputs (≈ the archive); 0 when not known. Sizes the pods' temp storage. */
     readonly bytes: number;
+    /**
+     * The version's entry in the store: a `.mar` file or a directory. Absent in
+     * releases recorded before directories existed: a `.mar` (see {@link entryKindOf}).
+     */
+    readonly entry?: EntryKind;
+}
+
+/** The entry kind of a recorded version: as recorded, or `.mar` for a record from before directories. */
+export function entryKindOf(version: DeployedVersion): EntryKind {
+    return version.entry ?? "mar";
+}
+
+/** The schema a release is written with: 1 while every version is a `.mar` (what older programs read), else 2. */
+export function releaseSchema(history: readonly DeployedVersion[]): number {
+    return history.some((h) => entryKindOf(h) === "dir") ? RELEASE_SCHEMA : 1;
 }
 
 /** The inputs of a step's Command resource as they were deployed. */
@@ -57,10 +81,29 @@ export interface Release {
 export type ModelRequest =
     /** No model files, no version: keep what is deployed. */
     | { readonly kind: "keep" }
-    /** A version without files: serve an archive already in the store (or its backup). */
-    | { readonly kind: "switch"; readonly version: string }
-    /** New model files, archived as `version`. */
-    | { readonly kind: "new"; readonly version: string; readonly fingerprint: string; readonly bytes: number };
+    /**
+     * A version without files: serve an entry already in the store (or its backup). Its kind is the
+     * history's; for a version the history does not know, `entry` (what the store holds, when the
+     * program can see it), else `.mar`.
+     */
+    | { readonly kind: "switch"; readonly version: string; readonly entry?: EntryKind }
+    | {
+          /** New model files, archived as `version`. */
+          readonly kind: "new";
+          readonly version: string;
+          readonly fingerprint: string;
+          readonly bytes: number;
+          /**
+           * The entry a version new to the history gets: what the store already holds for it, else what
+           * `archiveFormat` builds. A version the history knows keeps its recorded entry.
+           */
+          readonly entry: EntryKind;
+          /**
+           * Fingerprints of the same files archived in the other formats: a version the history knows under
+           * one of them names these files too (e.g. a `.mar` built before the default became `directory`).
+           */
+          readonly sameFiles?: readonly string[];
+      };
 
 /** The limits a plan respects (validated settings). */
 export interface ReleaseLimits {
@@ -78,6 +121,8 @@ export interface ReleaseLimits {
 /** The next release, before it is deployed. */
 export interface ReleasePlan {
     readonly request: ModelRequest["kind"];
+    /** The schema to record the release with (a run that brings no model keeps the recorded one). */
+    readonly schema: number;
     readonly version: string;
     readonly fingerprint: string;
     /** Versions the new pods load, the deployed one first. */
@@ -112,14 +157,20 @@ export function parseRelease(value: unknown): Release | undefined {
         Array.isArray((s as StepInputs).triggers);
     const ok =
         typeof r === "object" &&
-        r.schema === RELEASE_SCHEMA &&
+        READABLE_SCHEMAS.includes(r.schema as number) &&
         isText(r.modelName) &&
         isText(r.version) &&
         isText(r.fingerprint) &&
         Array.isArray(r.served) &&
         r.served.every(isText) &&
         Array.isArray(r.history) &&
-        r.history.every((h) => isText(h?.version) && isText(h?.fingerprint) && typeof h?.bytes === "number") &&
+        r.history.every(
+            (h) =>
+                isText(h?.version) &&
+                isText(h?.fingerprint) &&
+                typeof h?.bytes === "number" &&
+                (h.entry === undefined || h.entry === "mar" || h.entry === "dir"),
+        ) &&
         isText(r.storeSubdir) &&
         typeof r.steps === "object" &&
         r.steps !== null &&
@@ -128,7 +179,7 @@ export function parseRelease(value: unknown): Release | undefined {
     if (!ok) {
         throw new Error(
             "the stack's recorded release is not one this program can read " +
-                `(schema ${JSON.stringify(r?.schema)}, expected ${RELEASE_SCHEMA}); ` +
+                `(schema ${JSON.stringify(r?.schema)}, expected ${READABLE_SCHEMAS.join(" or ")}); ` +
                 "deploy a model (npm run deploy -- --stack STACK --serialized-file ...) to record a new one",
         );
     }
@@ -182,10 +233,12 @@ export function planRelease(previous: Release | undefined, request: ModelRequest
         const byVersion = new Map(previous.history.map((h) => [h.version, h]));
         return {
             request: "keep",
+            schema: previous.schema,
             version: previous.version,
             fingerprint: previous.fingerprint,
             served: previous.served.map((v) => byVersion.get(v) ?? { version: v, fingerprint: "", bytes: 0 }),
             keep: [],
+            // Recorded as it is (entries of older releases stay without a kind): a run that keeps changes nothing.
             history: previous.history,
             storeSubdir: previous.storeSubdir,
             recordedSteps: previous.steps,
@@ -196,7 +249,8 @@ export function planRelease(previous: Release | undefined, request: ModelRequest
     const known = history.find((h) => h.version === request.version);
     let current: DeployedVersion;
     if (request.kind === "new") {
-        if (known && known.fingerprint !== "" && known.fingerprint !== request.fingerprint) {
+        const sameFiles = known !== undefined && (request.sameFiles ?? []).includes(known.fingerprint);
+        if (known && known.fingerprint !== "" && known.fingerprint !== request.fingerprint && !sameFiles) {
             problems.push({
                 key: "modelVersion",
                 value: request.version,
@@ -208,17 +262,27 @@ export function planRelease(previous: Release | undefined, request: ModelRequest
                     `or drop --serialized-file to switch back to ${request.version} as archived`,
             });
         }
-        current = { version: request.version, fingerprint: request.fingerprint, bytes: request.bytes };
+        // A version the history knows keeps its entry's kind, and the fingerprint recorded with it when
+        // there is one (the same files, maybe archived in another format).
+        current = {
+            version: request.version,
+            fingerprint: known && known.fingerprint !== "" ? known.fingerprint : request.fingerprint,
+            bytes: request.bytes,
+            entry: known ? entryKindOf(known) : request.entry,
+        };
     } else {
-        current = known ?? { version: request.version, fingerprint: "", bytes: 0 };
+        current = known
+            ? { ...known, entry: entryKindOf(known) }
+            : { version: request.version, fingerprint: "", bytes: 0, entry: request.entry ?? "mar" };
     }
     if (problems.length > 0) {
         throw new ConfigValidationError(problems);
     }
-    const others = history.filter((h) => h.version !== current.version);
+    const others = history.filter((h) => h.version !== current.version).map((h) => ({ ...h, entry: entryKindOf(h) }));
     const ordered = [current, ...others];
     return {
         request: request.kind,
+        schema: releaseSchema(ordered.slice(0, HISTORY_LIMIT)),
         version: current.version,
         fingerprint: current.fingerprint,
         served: ordered.slice(0, limits.servedVersions),

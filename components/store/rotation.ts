@@ -14,7 +14,7 @@ export interface RotationPlan {
 }
 
 /**
- * Keeps `keep` (the deployed version first) and moves every other archive of
+ * Keeps `keep` (the deployed version first) and moves every other entry of
  * this model found in the store part to backup. Archives of other models never
  * appear here: callers pass only this model's versions.
  */
@@ -26,13 +26,19 @@ export function planRotation(present: readonly string[], keep: readonly string[]
     return { keep, moveToBackup: [...new Set(present)].filter((v) => !kept.has(v)).sort() };
 }
 
-/** A backup file name that does not overwrite anything already in backup. */
-export function backupFileName(file: string, taken: ReadonlySet<string>): string {
+/**
+ * A backup name that does not overwrite anything already in backup: the
+ * entry's own name, else with a number. A directory's number follows a `~`,
+ * which no version holds: `demo.v1.1` would be version `v1.1`'s directory, and
+ * a switch to v1.1 would restore v1's bytes (`demo.v1.mar.1` is no `.mar`).
+ */
+export function backupFileName(file: string, taken: ReadonlySet<string>, kind: "mar" | "dir" = "mar"): string {
     if (!taken.has(file)) {
         return file;
     }
+    const separator = kind === "dir" ? "~" : ".";
     for (let n = 1; ; n++) {
-        const candidate = `${file}.${n}`;
+        const candidate = `${file}${separator}${n}`;
         if (!taken.has(candidate)) {
             return candidate;
         }

@@ -4,10 +4,11 @@
  * `backup/`, and a hidden state directory with its owner, its lock and a
  * record of what each archive was built from. The pods mount only that part.
  * Archives of the flat layout used before (`<store>/<model>.<version>.mar`)
- * are read, never moved: a deploy that needs one links it into its part.
+ * are read, never moved: a deploy that needs one links it into its part. That
+ * layout predates model directories, so only `.mar` files are looked for there.
  */
 import * as path from "node:path";
-import { BACKUP_DIR, archiveFileName } from "./archiveNames";
+import { BACKUP_DIR, EntryKind, archiveFileName, entryName } from "./archiveNames";
 
 /** The hidden directory in each stack's part: owner, lock and archive records. */
 export const STATE_DIR = ".torchserve-stack";
@@ -42,23 +43,31 @@ export function storeLayout(root: string, subdir: string): StoreLayout {
     };
 }
 
-/** Where a version's archive may be, in the order a deploy looks: its part, its backup, the old flat layout. */
+/**
+ * Where a version's entry may be, in the order a deploy looks: its part, its
+ * backup (a `.mar` file or a directory in each), the old flat layout (`.mar` only).
+ */
 export function archiveLocations(layout: StoreLayout, model: string, version: string): ArchiveLocation[] {
-    const file = archiveFileName(model, version);
+    const mar = archiveFileName(model, version);
+    const dir = entryName(model, version, "dir");
     return [
-        { where: "store", file: path.join(layout.part, file) },
-        { where: "backup", file: path.join(layout.backup, file) },
-        { where: "legacy", file: path.join(layout.root, file) },
-        { where: "legacy", file: path.join(layout.root, BACKUP_DIR, file) },
+        { where: "store", kind: "mar", file: path.join(layout.part, mar) },
+        { where: "store", kind: "dir", file: path.join(layout.part, dir) },
+        { where: "backup", kind: "mar", file: path.join(layout.backup, mar) },
+        { where: "backup", kind: "dir", file: path.join(layout.backup, dir) },
+        { where: "legacy", kind: "mar", file: path.join(layout.root, mar) },
+        { where: "legacy", kind: "mar", file: path.join(layout.root, BACKUP_DIR, mar) },
     ];
 }
 
 export interface ArchiveLocation {
     readonly where: "store" | "backup" | "legacy";
+    readonly kind: EntryKind;
+    /** The entry's path: the `.mar` file, or the model directory. */
     readonly file: string;
 }
 
-/** The record file of one archive. */
+/** The record file of one version's entry (named after the `.mar` for either kind: records predate directories). */
 export function archiveRecordFile(layout: StoreLayout, model: string, version: string): string {
     return path.join(layout.recordsDir, `${archiveFileName(model, version)}.json`);
 }

@@ -4,7 +4,7 @@
  * identical text (and the same ConfigMap), and any change gives a new one.
  */
 import { ServerSettings } from "../config";
-import { archiveFileName } from "../store";
+import { entryName } from "../store";
 
 /** Where the pod sees the model store and the config (kubernetes/podSpec.ts mounts them there). */
 export const CONTAINER_MODEL_STORE = "/home/model-server/model-store";
@@ -18,6 +18,12 @@ export interface ConfigInput {
     readonly modelName: string;
     /** Versions to load, the deployed (default) one first. */
     readonly versions: readonly string[];
+    /**
+     * Those of `versions` published as model directories (`<model>.<version>`, loaded in place); the
+     * others are `.mar` files. Each version's kind is recorded in the release, so a preview without
+     * the store renders the same names.
+     */
+    readonly directories?: readonly string[];
     readonly server: ServerSettings;
     /**
      * Also bind the management API where the others are (`exposeManagement`). Otherwise it listens
@@ -38,12 +44,14 @@ export function buildConfigProperties(input: ConfigInput): Record<string, string
     }
     const bind = input.bindAddress ?? "0.0.0.0";
     const managementBind = input.exposeManagement ? bind : LOOPBACK;
+    const directories = new Set(input.directories ?? []);
+    const entry = (version: string) => entryName(modelName, version, directories.has(version) ? "dir" : "mar");
     const perVersion: Record<string, Record<string, unknown>> = {};
     versions.forEach((version, i) => {
         perVersion[version] = sortKeys({
             batchSize: server.workers.batchSize,
             defaultVersion: i === 0,
-            marName: archiveFileName(modelName, version),
+            marName: entry(version),
             maxBatchDelay: server.workers.maxBatchDelayMs,
             maxWorkers: server.workers.maxWorkers,
             minWorkers: server.workers.minWorkers,
@@ -57,7 +65,7 @@ export function buildConfigProperties(input: ConfigInput): Record<string, string
         inference_address: `http://${bind}:${server.ports.inference}`,
         install_py_dep_per_model: String(server.installPyDepPerModel),
         job_queue_size: String(server.jobQueueSize),
-        load_models: versions.map((v) => archiveFileName(modelName, v)).join(","),
+        load_models: versions.map(entry).join(","),
         management_address: `http://${managementBind}:${server.ports.management}`,
         metrics_address: `http://${bind}:${server.ports.metrics}`,
         metrics_mode: server.metricsMode,

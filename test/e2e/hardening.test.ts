@@ -112,7 +112,12 @@ describe("hardening on a real API server", () => {
         assert.equal(pod.topologySpreadConstraints[0].whenUnsatisfiable, "ScheduleAnyway");
         const container = pod.containers[0];
         assert.equal(container.securityContext.readOnlyRootFilesystem, true);
-        assert.equal(container.resources.requests["ephemeral-storage"].endsWith("Mi"), true);
+        // Only the base: v1 is a model directory (the default), loaded in place, not unpacked into the temp
+        // dir. The program asks for 1024Mi; the API server stores the quantity in its canonical form.
+        assert.deepEqual(
+            [container.resources.requests["ephemeral-storage"], container.resources.limits["ephemeral-storage"]],
+            ["1Gi", "2Gi"],
+        );
         assert.deepEqual(
             container.ports.map((p: any) => p.name),
             ["ts", "ts-metrics"],

@@ -188,7 +188,7 @@ describe("pipelines and pull requests, as users run them", () => {
         console.log(`deploy command summary (v1):\n${JSON.stringify(summary, null, 2).slice(0, 1500)}`);
         const committedText = fs.readFileSync(pipeline.stackFile(STACK), "utf8");
         assert.doesNotMatch(committedText, /serializedFile|modelVersion/, "the committed stack file is never edited");
-        assert.deepEqual(listDir(part), ["demo.v1.mar"]);
+        assert.deepEqual(listDir(part), ["demo.v1"]);
     });
 
     it("previews an unchanged PR on a runner with no model files and no store: no changes", async () => {
@@ -234,7 +234,7 @@ describe("pipelines and pull requests, as users run them", () => {
         const properties = (await kube.json(["get", "configmap", configMapName, "-n", NAMESPACE])).data[
             "config.properties"
         ];
-        assert.match(properties, /^load_models=demo\.v2\.mar,demo\.v1\.mar$/m);
+        assert.match(properties, /^load_models=demo\.v2,demo\.v1$/m);
         assert.match(properties, /"batchSize":4/);
         // And the runner is clean again.
         const again = await runner.preview(STACK, ["--expect-no-changes"]);
@@ -277,7 +277,7 @@ describe("pipelines and pull requests, as users run them", () => {
         );
         assert.equal(archive.summary.modelVersion, "v2", "still serving v2");
         assert.equal((await deployment()).spec.template.metadata.labels["app.kubernetes.io/version"], "v2");
-        assert.deepEqual(listDir(part), ["demo.v1.mar", "demo.v2.mar"], "no partial archive");
+        assert.deepEqual(listDir(part), ["demo.v1", "demo.v2"], "no partial archive");
 
         const unknownStack = await deploy(["--stack", "nope", "--model-version", "v2"]);
         assert.equal(unknownStack.code, 2);

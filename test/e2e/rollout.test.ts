@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { tempDir } from "../support/tempDir";
 import { Cluster, startCluster, testEnv, toolPath, venv } from "./support/environment";
 import { Kube, RolloutRecorder } from "./support/kube";
-import { HANDLER, listDir, makeModel, mtimes, readManifest, sha256 } from "./support/models";
+import { HANDLER, listDir, makeModel, mtimes, readManifest, treeSha256 } from "./support/models";
 import { PulumiProject } from "./support/project";
 
 const REPLICAS = 2;
@@ -33,7 +33,7 @@ describe("end to end on a real API server", () => {
     const partB = path.join(storeB, "e2e-b", "torchserve");
     let firstV1Sha = "";
     const models: { serializedFile: string; labels: string }[] = [];
-    /** sha256 of demo.v1.mar as first published (a rebuild would differ: timestamps, other files). */
+    /** sha256 of the demo.v1 directory as first published (a rebuild would differ: the manifest's createdOn). */
 
     /** Stack config for namespace `ns` deploying `version` from model `index`. */
     function stackConfig(ns: string, store: string, version: string, index: number): Record<string, unknown> {
@@ -122,16 +122,16 @@ describe("end to end on a real API server", () => {
         const configMapName = d.spec.template.spec.volumes.find((v: any) => v.name === "config").configMap.name;
         const configMap = await kube.json(["get", "configmap", configMapName, "-n", "e2e-a"]);
         assert.equal(configMap.immutable, true);
-        assert.match(configMap.data["config.properties"], /^load_models=demo\.v1\.mar$/m);
+        assert.match(configMap.data["config.properties"], /^load_models=demo\.v1$/m);
         const service = await kube.json(["get", "service", "torchserve", "-n", "e2e-a"]);
         assert.deepEqual(
             service.spec.ports.map((p: any) => p.name),
             ["preds"],
         );
         assert.ok(await kube.exists("service", "torchserve-internal", "e2e-a"));
-        assert.deepEqual(listDir(partA), ["demo.v1.mar"]);
-        firstV1Sha = sha256(path.join(partA, "demo.v1.mar"));
-        const manifest = await readManifest(pythonEnv, path.join(partA, "demo.v1.mar"));
+        assert.deepEqual(listDir(partA), ["demo.v1"]);
+        firstV1Sha = treeSha256(path.join(partA, "demo.v1"));
+        const manifest = await readManifest(pythonEnv, path.join(partA, "demo.v1"));
         assert.equal(manifest.modelName, "demo", "the stable name, not a versioned one");
         assert.equal(manifest.modelVersion, "v1");
     });
@@ -141,7 +141,7 @@ describe("end to end on a real API server", () => {
         assert.equal(preview.code, 0, `${preview.stdout}\n${preview.stderr}`);
         const second = await project.up("a", ["--expect-no-changes"]);
         assert.equal(second.code, 0, `${second.stdout}\n${second.stderr}`);
-        assert.deepEqual(listDir(partA), ["demo.v1.mar"]);
+        assert.deepEqual(listDir(partA), ["demo.v1"]);
     });
 
     it("rolls a version bump out within maxSurge/maxUnavailable, after a PR preview that shows it", async () => {
@@ -149,7 +149,7 @@ describe("end to end on a real API server", () => {
         const preview = await project.preview("a");
         assert.equal(preview.code, 0, preview.stderr);
         assert.match(preview.stdout, /app\.kubernetes\.io\/version\s*:\s*"v1" => "v2"/);
-        assert.deepEqual(listDir(partA), ["demo.v1.mar"], "a preview archives nothing");
+        assert.deepEqual(listDir(partA), ["demo.v1"], "a preview archives nothing");
 
         const recorder = new RolloutRecorder(env, "e2e-a", "torchserve");
         await recorder.start();
@@ -188,8 +188,8 @@ describe("end to end on a real API server", () => {
             Array.from({ length: REPLICAS / MAX_SURGE }, (_, i) => (i + 1) * MAX_SURGE),
             "the new ReplicaSet grew maxSurge pods at a time",
         );
-        assert.deepEqual(listDir(partA), ["demo.v1.mar", "demo.v2.mar"]);
-        assert.equal((await readManifest(pythonEnv, path.join(partA, "demo.v2.mar"))).modelVersion, "v2");
+        assert.deepEqual(listDir(partA), ["demo.v1", "demo.v2"]);
+        assert.equal((await readManifest(pythonEnv, path.join(partA, "demo.v2"))).modelVersion, "v2");
     });
 
     it("keeps the newest 3 archives after two more bumps and moves the oldest to backup/", async () => {
@@ -200,12 +200,12 @@ describe("end to end on a real API server", () => {
             await project.setConfig("a", stackConfig("e2e-a", storeA, version, index));
             await upOk("a");
         }
-        assert.deepEqual(listDir(partA), ["backup", "demo.v2.mar", "demo.v3.mar", "demo.v4.mar"]);
-        assert.deepEqual(listDir(path.join(partA, "backup")), ["demo.v1.mar"]);
+        assert.deepEqual(listDir(partA), ["backup", "demo.v2", "demo.v3", "demo.v4"]);
+        assert.deepEqual(listDir(path.join(partA, "backup")), ["demo.v1"]);
         const d = await deployment("e2e-a");
         const configMapName = d.spec.template.spec.volumes.find((v: any) => v.name === "config").configMap.name;
         const configMap = await kube.json(["get", "configmap", configMapName, "-n", "e2e-a"]);
-        assert.match(configMap.data["config.properties"], /^load_models=demo\.v4\.mar,demo\.v3\.mar,demo\.v2\.mar$/m);
+        assert.match(configMap.data["config.properties"], /^load_models=demo\.v4,demo\.v3,demo\.v2$/m);
     });
 
     it("rolls the pods through a new ConfigMap on a config-only change and deletes the old ConfigMap", async () => {
@@ -237,11 +237,7 @@ describe("end to end on a real API server", () => {
             false,
             "the old ConfigMap is deleted after the rollout",
         );
-        assert.deepEqual(
-            listDir(partA),
-            ["backup", "demo.v2.mar", "demo.v3.mar", "demo.v4.mar"],
-            "no archive step ran",
-        );
+        assert.deepEqual(listDir(partA), ["backup", "demo.v2", "demo.v3", "demo.v4"], "no archive step ran");
     });
 
     it("fails a deploy whose archive step fails, leaving the running Deployment on the previous version", async () => {
@@ -284,7 +280,7 @@ describe("end to end on a real API server", () => {
         assert.equal(d.status.availableReplicas, REPLICAS);
         assert.deepEqual(
             listDir(partA),
-            ["backup", "demo.v2.mar", "demo.v3.mar", "demo.v4.mar"],
+            ["backup", "demo.v2", "demo.v3", "demo.v4"],
             "no partial archive, no rotation",
         );
         await project.setConfig("a", current);
@@ -326,11 +322,11 @@ describe("end to end on a real API server", () => {
         const d = await deployment("e2e-a");
         assert.equal(d.spec.template.metadata.labels["app.kubernetes.io/version"], "v1");
         assert.equal(d.status.availableReplicas, REPLICAS);
-        const kept = listDir(partA).filter((f) => f.endsWith(".mar"));
+        const kept = listDir(partA).filter((f) => f.startsWith("demo."));
         const backedUp = listDir(path.join(partA, "backup"));
-        assert.deepEqual(kept, ["demo.v1.mar", "demo.v3.mar", "demo.v4.mar"]);
-        assert.deepEqual(backedUp, ["demo.v2.mar"]);
-        assert.equal(sha256(path.join(partA, "demo.v1.mar")), firstV1Sha, "the very bytes first published as v1");
+        assert.deepEqual(kept, ["demo.v1", "demo.v3", "demo.v4"]);
+        assert.deepEqual(backedUp, ["demo.v2"]);
+        assert.equal(treeSha256(path.join(partA, "demo.v1")), firstV1Sha, "the very bytes first published as v1");
     });
 
     it("runs a second stack in its own namespace, and destroying it leaves the first intact", async () => {
@@ -347,7 +343,7 @@ describe("end to end on a real API server", () => {
             await kube.exists("pvc", "torchserve-model-store", "e2e-b"),
             "the model store claim is retained on destroy",
         );
-        assert.deepEqual(listDir(partB), ["demo.b1.mar"], "the store's archives are kept");
+        assert.deepEqual(listDir(partB), ["demo.b1"], "the store's archives are kept");
 
         const aAfter = await deployment("e2e-a");
         assert.equal(aAfter.metadata.uid, aBefore.metadata.uid);

@@ -13,7 +13,9 @@
  * config binds management to the pod's loopback, so a new ConfigMap; the
  * internal Service drops the management port; the pod spec). The protected
  * claim and volume stay as they are (the volume keeps its name), no archive
- * is rebuilt, and the next run that brings no model changes nothing.
+ * is rebuilt (the new default, a directory, does not apply to a version the
+ * store holds as a `.mar`), and the next run that brings no model changes
+ * nothing.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -154,6 +156,19 @@ describe(`upgrading a stack deployed by ${BASELINE}`, () => {
         const deployment = await kube.json(["get", "deployment", "torchserve", "-n", NAMESPACE]);
         assert.equal(deployment.status.availableReplicas, 2);
         assert.equal(deployment.spec.template.metadata.labels["app.kubernetes.io/version"], "v1");
+        // The default is now a directory, but v1 is a .mar in the store: the config names what is there.
+        const configMapName = deployment.spec.template.spec.volumes.find((v: any) => v.name === "config").configMap
+            .name;
+        const properties = (await kube.json(["get", "configmap", configMapName, "-n", NAMESPACE])).data[
+            "config.properties"
+        ];
+        assert.match(properties, /^load_models=demo\.v1\.mar$/m);
+        const release = (await current.outputs(STACK)).release as any;
+        assert.deepEqual(
+            [release.schema, release.history.map((h: any) => h.entry)],
+            [1, ["mar"]],
+            "recorded as a .mar, in the schema the programs before directories read",
+        );
         assert.equal(
             (await current.outputs(STACK)).modelStoreVolumeName,
             `${NAMESPACE}-torchserve-model-store`,

@@ -2,7 +2,8 @@
  * Two archive steps of the same model at once, as two stacks (say staging and
  * a team namespace) deploying from one pipeline machine would run them: the
  * real archive command line and the real torch-model-archiver, which stages
- * its inputs in $TMPDIR/<model name>.
+ * its inputs in $TMPDIR/<model name>. One publishes a `.mar`, the other a
+ * model directory (the default): both stage their inputs there.
  */
 import assert from "node:assert/strict";
 import { exec } from "node:child_process";
@@ -80,12 +81,13 @@ describe("archive steps running at once", () => {
                 fingerprint: `f${n}`,
                 bytes: MODEL_MIB * 2 ** 20,
                 served: [`v${n}`],
+                directories: n === 2 ? [`v${n}`] : [],
                 build: {
                     archiver,
                     serializedFile: model,
                     handler: HANDLER,
                     extraFiles: [],
-                    archiveFormat: "zip-store",
+                    archiveFormat: n === 2 ? "directory" : "zip-store",
                 },
             };
             return {
@@ -112,13 +114,19 @@ describe("archive steps running at once", () => {
             );
         });
         for (const { spec, expected } of jobs) {
+            const entry = `model-${spec.version.slice(1)}.pt`;
             const archive = path.join(spec.store, spec.subdir, `demo.${spec.version}.mar`);
-            assert.equal(
-                await entrySha256(pythonEnv, archive, `model-${spec.version.slice(1)}.pt`),
-                expected,
-                `${archive} holds its own model`,
-            );
+            const directory = path.join(spec.store, spec.subdir, `demo.${spec.version}`);
+            const actual =
+                spec.directories.length > 0
+                    ? crypto
+                          .createHash("sha256")
+                          .update(fs.readFileSync(path.join(directory, entry)))
+                          .digest("hex")
+                    : await entrySha256(pythonEnv, archive, entry);
+            assert.equal(actual, expected, `${spec.version}'s entry holds its own model`);
         }
+        assert.ok(fs.existsSync(path.join(jobs[1].spec.store, jobs[1].spec.subdir, "demo.v2", "MAR-INF")));
         const scratchAfter = scratchDirs();
         assert.deepEqual(
             scratchAfter.filter((dir) => !scratchBefore.includes(dir)),

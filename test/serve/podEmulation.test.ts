@@ -4,7 +4,9 @@
  * by the project's own archive and rotation steps, with the real
  * torch-model-archiver) are given to the real TorchServe 0.12, with the mount
  * paths mapped to local directories and the APIs on loopback ports; the
- * pod's own probe command decides when the server is ready.
+ * pod's own probe command decides when the server is ready. The store starts
+ * as one from before directories (v1 a `.mar`); later versions are model
+ * directories (the default), loaded next to it and rotated with it.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -66,7 +68,8 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
     });
 
     it("serves one version under its stable name once the pod's startup probe passes, within its budget", async () => {
-        const settings = await localSettings(store);
+        // A version published as a .mar, as every version was before directories.
+        const settings = await localSettings(store, { archiveFormat: "zip-store" });
         await deployVersion(pythonEnv, settings, "v1", 1);
         pod = startLocalPod(pythonEnv, settings, "v1");
         assert.equal(pod.server.probe(pod.ready), false, "not ready before the server is up");
@@ -76,13 +79,15 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
         const answer = await predict(`${pod.urls.inference}/predictions/demo`);
         assert.equal(answer.status, 200, answer.body);
         assert.deepEqual(answer.body.output, expectedOutput(1));
+        assert.deepEqual(listDir(storePart(settings)), ["demo.v1.mar"]);
         await pod.server.stop();
     });
 
-    it("loads three kept versions: the newest is the default, older ones answer by version, and the store is not written", async () => {
+    it("loads three kept versions, a .mar and two directories: the newest is the default, older ones answer by version, and the store is not written", async () => {
         const settings = await localSettings(store);
         await deployVersion(pythonEnv, settings, "v2", 2);
         await deployVersion(pythonEnv, settings, "v3", 3);
+        assert.deepEqual(listDir(storePart(settings)), ["demo.v1.mar", "demo.v2", "demo.v3"]);
         const before = snapshot(store);
         pod = startLocalPod(pythonEnv, settings, "v3");
         readySeconds.threeVersions = await pod.server.waitForProbe(pod.ready, pod.budget);
@@ -109,6 +114,12 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
         assert.match(text, /^# TYPE \w+ (counter|gauge|histogram)/m, "Prometheus text format");
         assert.match(text, /ts_inference_requests_total\{[^}]*model_name="demo"/);
 
+        assert.equal(
+            regularFilesNamed(path.join(pod.server.workdir, "tmp"), "model.pt").length,
+            1,
+            "only the .mar is unpacked into the temp dir; the directories are loaded in place",
+        );
+
         const register = await fetch(`${pod.urls.management}/models?url=demo.v1.mar`, { method: "POST" });
         assert.equal(register.status, 405, "the model register API is off");
         assert.deepEqual(
@@ -124,8 +135,12 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
         await deployVersion(pythonEnv, settings, "v4", 4);
         await deployVersion(pythonEnv, settings, "v5", 5);
         const part = storePart(settings);
-        assert.deepEqual(listDir(part), ["backup", "demo.v3.mar", "demo.v4.mar", "demo.v5.mar"]);
-        assert.deepEqual(listDir(path.join(part, "backup")), ["demo.v1.mar", "demo.v2.mar"]);
+        assert.deepEqual(listDir(part), ["backup", "demo.v3", "demo.v4", "demo.v5"]);
+        assert.deepEqual(
+            listDir(path.join(part, "backup")),
+            ["demo.v1.mar", "demo.v2"],
+            "the .mar and a directory, each moved whole",
+        );
         pod = startLocalPod(pythonEnv, settings, "v5");
         await pod.server.waitForProbe(pod.ready, pod.budget);
         const models = await getJson(`${pod.urls.management}/models`);
@@ -192,7 +207,7 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
     it("stays unready when a version it should serve is missing, although TorchServe starts without it", async () => {
         // The default archive is gone (moved by hand, unreadable): TorchServe skips it and serves the others.
         const settings = await localSettings(store);
-        const moved = path.join(storePart(settings), "demo.v5.mar");
+        const moved = path.join(storePart(settings), "demo.v5");
         fs.renameSync(moved, `${moved}.away`);
         try {
             pod = startLocalPod(pythonEnv, settings, "v5", ["v5", "v4"]);
@@ -244,6 +259,17 @@ describe("a pod's TorchServe on the rendered config and model store", () => {
         await pod.server.stop();
     });
 });
+
+/** Regular files (not symbolic links, which are not followed) named `name` anywhere under `dir`. */
+function regularFilesNamed(dir: string, name: string): string[] {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+        const child = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+            return regularFilesNamed(child, name);
+        }
+        return entry.isFile() && entry.name === name ? [child] : [];
+    });
+}
 
 /** Waits until `condition` holds, at most `budgetSeconds`. */
 async function waitFor(condition: () => boolean, budgetSeconds: number, what: string): Promise<void> {

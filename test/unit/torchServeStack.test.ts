@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseArchiveArgs, parseRolloutReportArgs } from "../../components/cli";
@@ -187,7 +188,7 @@ describe("TorchServeStack under mocks", () => {
         const configMap = one(first, "kubernetes:core/v1:ConfigMap");
         assert.equal(configMap.inputs.metadata.name, undefined, "auto-named");
         assert.equal(configMap.inputs.immutable, true);
-        assert.match(configMap.inputs.data["config.properties"], /^load_models=demo\.v1\.mar$/m);
+        assert.match(configMap.inputs.data["config.properties"], /^load_models=demo\.v1$/m);
         const deployment = one(first, "kubernetes:apps/v1:Deployment");
         assert.match(deployment.inputs.spec.template.spec.volumes[0].configMap.name, /^torchserve-config-[0-9a-f]{8}$/);
     });
@@ -230,7 +231,7 @@ describe("TorchServeStack under mocks", () => {
         assert.deepEqual(spec.served, ["v1"]);
         assert.deepEqual(spec.build, {
             archiver: "torch-model-archiver",
-            archiveFormat: "zip-store",
+            archiveFormat: "directory",
             serializedFile: fixture.args.serializedFile,
             handler: fixture.args.handler,
             extraFiles: fixture.args.extraFiles,
@@ -255,7 +256,7 @@ describe("TorchServeStack under mocks", () => {
             "torchserve-rotate",
         ]);
         const configText: string = one(bumped, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
-        assert.match(configText, /^load_models=demo\.v2\.mar$/m, "servedVersions 1: only the deployed version");
+        assert.match(configText, /^load_models=demo\.v2$/m, "servedVersions 1: only the deployed version");
         const newSpec = one(bumped, "kubernetes:apps/v1:Deployment").inputs.spec;
         assert.equal(newSpec.template.metadata.labels["app.kubernetes.io/version"], "v2");
         const rotate = named(bumped, "torchserve-rotate").inputs.create;
@@ -263,11 +264,14 @@ describe("TorchServeStack under mocks", () => {
 
         const served = await resourcesOf({ ...base, modelVersion: "v2", servedVersions: "2" }, "dev", v1);
         const servedText: string = one(served, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
-        assert.match(
-            servedText,
-            /^load_models=demo\.v2\.mar,demo\.v1\.mar$/m,
-            "servedVersions 2: the previous one too",
-        );
+        assert.match(servedText, /^load_models=demo\.v2,demo\.v1$/m, "servedVersions 2: the previous one too");
+
+        // A release recorded before directories (no kinds): its v1 is a .mar, named so next to the new directory.
+        const old = { ...v1, schema: 1, history: v1.history.map(({ entry, ...h }) => (void entry, h)) };
+        const mixed = await resourcesOf({ ...base, modelVersion: "v2", servedVersions: "2" }, "dev", old);
+        const mixedText: string = one(mixed, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
+        assert.match(mixedText, /^load_models=demo\.v2,demo\.v1\.mar$/m);
+        assert.match(named(mixed, "torchserve-archive").inputs.create, / --served v2,v1 --directories v2 /);
     });
 
     it("keeps every input as deployed when a run brings no model: a pull request's preview needs no files or store", async () => {
@@ -528,5 +532,40 @@ describe("TorchServeStack under mocks", () => {
             (r) => one(r.resources!, "kubernetes:core/v1:PersistentVolume").inputs.metadata.name,
         );
         assert.deepEqual(names, ["a-b.c-model-store", "a.b-c-model-store"]);
+    });
+
+    it("names a version as the store already holds it when the program sees the store (an upgrade's flat .mar)", async () => {
+        fs.mkdirSync(fixture.store, { recursive: true });
+        fs.writeFileSync(path.join(fixture.store, "demo.v7.mar"), "an archive of the old flat layout");
+        try {
+            const run = await deploy({ ...base, modelVersion: "v7" });
+            assert.equal(run.error, undefined);
+            const text: string = one(run.resources!, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
+            assert.match(text, /^load_models=demo\.v7\.mar$/m, "not the default directory: the store has a .mar");
+            assert.doesNotMatch(named(run.resources!, "torchserve-archive").inputs.create, /--directories/);
+            const fresh = await deploy({ ...base, modelVersion: "v8" });
+            const freshText: string = one(fresh.resources!, "kubernetes:core/v1:ConfigMap").inputs.data[
+                "config.properties"
+            ];
+            assert.match(freshText, /^load_models=demo\.v8$/m, "a version the store does not hold: the default");
+        } finally {
+            fs.rmSync(fixture.store, { recursive: true, force: true });
+        }
+    });
+
+    it("takes the same files under a version recorded as a .mar (built as zip-store) for that version, not other files", async () => {
+        const asMar = await releaseOf({ ...base, modelVersion: "v1", archiveFormat: "zip-store" });
+        const old: Release = { ...asMar, history: asMar.history.map(({ entry, ...h }) => (void entry, h)) };
+        const again = await deploy({ ...base, modelVersion: "v1" }, "dev", old);
+        assert.equal(again.error, undefined, "the default format changed, the files did not");
+        assert.equal(again.release!.fingerprint, asMar.fingerprint, "the fingerprint it was recorded with");
+        const text: string = one(again.resources!, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
+        assert.match(text, /^load_models=demo\.v1\.mar$/m);
+        const other = await deploy(
+            { ...base, modelVersion: "v1", archiveFormat: "zip-store", handler: "image_classifier" },
+            "dev",
+            old,
+        );
+        assert.match(String(other.error), /already names other model files/);
     });
 });

@@ -22,11 +22,14 @@ export async function makeModel(
     return { serializedFile: path.join(dir, "model.pt"), labels: path.join(dir, "labels.json") };
 }
 
-/** model.modelName and model.modelVersion from an archive's MAR-INF/MANIFEST.json. */
+/** model.modelName and model.modelVersion from an archive's (or a model directory's) MAR-INF/MANIFEST.json. */
 export async function readManifest(
     venv: string,
     archive: string,
 ): Promise<{ modelName: string; modelVersion: string }> {
+    if (fs.statSync(archive).isDirectory()) {
+        return JSON.parse(fs.readFileSync(path.join(archive, "MAR-INF", "MANIFEST.json"), "utf8")).model;
+    }
     const script =
         "import json,sys,zipfile; print(json.dumps(json.loads(zipfile.ZipFile(sys.argv[1]).read('MAR-INF/MANIFEST.json'))['model']))";
     const result = await runOk(path.join(venv, "bin", "python"), ["-c", script, archive]);
@@ -43,9 +46,18 @@ export function listDir(dir: string): string[] {
         : [];
 }
 
-/** sha256 of a file's bytes. */
-export function sha256(file: string): string {
-    return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+/** sha256 over every file under a directory: its relative path and its bytes, in sorted order. */
+export function treeSha256(dir: string): string {
+    const hash = crypto.createHash("sha256");
+    const files = fs
+        .readdirSync(dir, { recursive: true })
+        .map(String)
+        .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+        .sort();
+    for (const file of files) {
+        hash.update(`${file}\n`).update(fs.readFileSync(path.join(dir, file)));
+    }
+    return hash.digest("hex");
 }
 
 /** Each file of a directory with its modification time in nanoseconds, sorted: what a step that ran would change. */

@@ -14,7 +14,7 @@ import {
     CONTAINER_MODEL_STORE,
     renderConfigProperties,
 } from "../../../components/torchserve";
-import { storeLayout } from "../../../components/store";
+import { EntryKind, storeLayout } from "../../../components/store";
 import { buildPodSpec } from "../../../components/kubernetes";
 import { publishArchive } from "../../../components/cli/archive";
 import { rotateStore } from "../../../components/cli/rotate";
@@ -58,21 +58,38 @@ export function storePart(settings: Settings): string {
     return storeLayout(settings.model.storePath!, settings.model.storeSubdir).part;
 }
 
-/** Successful deploys per store part and model, newest first: what a stack records in its release. */
-const histories = new Map<string, string[]>();
+/**
+ * Successful deploys per store part and model, newest first, each with its entry kind: what a stack
+ * records in its release.
+ */
+const histories = new Map<string, { version: string; entry: EntryKind }[]>();
 
-function historyOf(settings: Settings): string[] {
+function historyOf(settings: Settings): { version: string; entry: EntryKind }[] {
     return histories.get(`${storePart(settings)}:${settings.model.name}`) ?? [];
 }
 
 /** The versions a pod of `version` loads: it, then the most recent others, `servedVersions` in all. */
 export function servedVersions(settings: Settings, version: string): string[] {
-    return [version, ...historyOf(settings).filter((v) => v !== version)].slice(0, settings.model.served);
+    const others = historyOf(settings)
+        .map((h) => h.version)
+        .filter((v) => v !== version);
+    return [version, ...others].slice(0, settings.model.served);
+}
+
+/** The recorded versions published as directories (config.properties names them so). */
+export function directoriesOf(settings: Settings): string[] {
+    return historyOf(settings)
+        .filter((h) => h.entry === "dir")
+        .map((h) => h.version);
 }
 
 const OWNER = { stack: "organization/torchserve-stack/serve", namespace: "serve", appName: "torchserve" };
 
-/** One deploy of a freshly "trained" model (answers scaled by `scale`): archive, then rotate, then record it. */
+/**
+ * One deploy of a freshly "trained" model (answers scaled by `scale`): archive, then rotate, then record
+ * it. A new version is published as `settings.model.archiveFormat` says (a directory or a `.mar`), as the
+ * program plans it; the others keep their recorded kinds.
+ */
 export async function deployVersion(
     pythonEnv: string,
     settings: Settings,
@@ -82,6 +99,11 @@ export async function deployVersion(
 ): Promise<void> {
     const model = await makeModel(pythonEnv, tempDir(`serve-model-${version}-`), scale);
     const served = servedVersions(settings, version);
+    const entry: EntryKind =
+        historyOf(settings).find((h) => h.version === version)?.entry ??
+        (settings.model.archiveFormat === "directory" ? "dir" : "mar");
+    const history = [{ version, entry }, ...historyOf(settings).filter((h) => h.version !== version)];
+    const directories = history.filter((h) => h.entry === "dir").map((h) => h.version);
     await publishArchive(
         archiveSpec(
             {
@@ -94,16 +116,21 @@ export async function deployVersion(
                 archiverCommand: path.join(pythonEnv, "bin", "torch-model-archiver"),
             },
             OWNER,
-            { version, fingerprint: `fixture-${version}-${scale}`, bytes: 0, served },
+            {
+                version,
+                fingerprint: `fixture-${version}-${scale}`,
+                bytes: 0,
+                served,
+                directories: directories.filter((v) => served.includes(v)),
+            },
         ),
     );
-    const history = [version, ...historyOf(settings).filter((v) => v !== version)];
     await rotateStore({
         store: settings.model.storePath!,
         subdir: settings.model.storeSubdir,
         owner: OWNER,
         model: settings.model.name,
-        keep: history.slice(0, settings.model.keep),
+        keep: history.slice(0, settings.model.keep).map((h) => h.version),
     });
     histories.set(`${storePart(settings)}:${settings.model.name}`, history);
 }
@@ -136,6 +163,7 @@ export function startLocalPod(
     const configText = renderConfigProperties({
         modelName: settings.model.name,
         versions,
+        directories: directoriesOf(settings).filter((v) => versions.includes(v)),
         server: settings.server,
         exposeManagement: settings.service.exposeManagement,
         bindAddress: podIp,

@@ -15,6 +15,8 @@ import { publishArchive } from "../../../components/cli/archive";
 import { readArchiveRecord, storeLayout } from "../../../components/store";
 import { tempDir } from "../../support/tempDir";
 import { writeStoredZip } from "../../support/zip";
+import { venv } from "../../e2e/support/environment";
+import { HANDLER } from "../../e2e/support/models";
 
 const owner = { stack: "organization/torchserve-stack/prod", namespace: "ml-prod", appName: "torchserve" };
 const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..", "..");
@@ -58,6 +60,7 @@ function setup(): { root: string; work: string; spec: (over?: Partial<ArchiveSpe
         fingerprint: "f1".repeat(32),
         bytes: 9,
         served: [over.version ?? "v1"],
+        directories: [],
         build,
         ...over,
     });
@@ -248,3 +251,112 @@ function readCmdline(pid: string): string {
         return "";
     }
 }
+
+describe("archive step: model directories, with the real torch-model-archiver", () => {
+    const archiver = path.join(venv(), "bin", "torch-model-archiver");
+
+    /** A store and a model's files (bytes the archiver copies as they are), and a spec naming v1 a directory. */
+    function dirSetup(): { root: string; work: string; spec: (over?: Partial<ArchiveSpec>) => ArchiveSpec } {
+        const work = tempDir("archive-dir-");
+        const root = path.join(work, "store");
+        fs.mkdirSync(root);
+        fs.writeFileSync(path.join(work, "model.pt"), "weights-1");
+        fs.writeFileSync(path.join(work, "labels.json"), "[]", { mode: 0o600 });
+        const spec = (over: Partial<ArchiveSpec> = {}): ArchiveSpec => ({
+            store: root,
+            subdir: "ml-prod/torchserve",
+            owner,
+            model: "demo",
+            version: "v1",
+            fingerprint: "d1".repeat(32),
+            bytes: 9,
+            served: [over.version ?? "v1"],
+            directories: [over.version ?? "v1"],
+            build: {
+                archiver,
+                archiveFormat: "directory",
+                serializedFile: path.join(work, "model.pt"),
+                handler: HANDLER,
+                extraFiles: [path.join(work, "labels.json")],
+            },
+            ...over,
+        });
+        return { root, work, spec };
+    }
+
+    /** Every path under `dir` with its mode, sorted. */
+    function modes(dir: string): string[] {
+        return fs
+            .readdirSync(dir, { recursive: true })
+            .map(String)
+            .sort()
+            .map((f) => `${f} ${(fs.statSync(path.join(dir, f)).mode & 0o777).toString(8)}`);
+    }
+
+    it("builds <model>.<version>/ (the archiver's no-archive output) readable by the pods' user, with its record", async () => {
+        const { root, spec } = dirSetup();
+        const target = await publishArchive(spec());
+        assert.equal(target, path.join(part(root), "demo.v1"));
+        assert.deepEqual(modes(target), [
+            "MAR-INF 755",
+            "MAR-INF/MANIFEST.json 644",
+            "handler.py 644",
+            "labels.json 644",
+            "model.pt 644",
+        ]);
+        assert.equal((fs.statSync(target).mode & 0o777).toString(8), "755");
+        const manifest = JSON.parse(fs.readFileSync(path.join(target, "MAR-INF", "MANIFEST.json"), "utf8"));
+        assert.deepEqual([manifest.model.modelName, manifest.model.modelVersion], ["demo", "v1"]);
+        assert.equal(fs.readFileSync(path.join(target, "model.pt"), "utf8"), "weights-1");
+        assert.deepEqual(readArchiveRecord(storeLayout(root, "ml-prod/torchserve"), "demo", "v1"), {
+            version: "v1",
+            fingerprint: "d1".repeat(32),
+            bytes: 9,
+        });
+        assert.deepEqual(list(part(root)), [".torchserve-stack", "demo.v1"], "no .mar, no staging leftovers");
+    });
+
+    it("reuses the directory whose record matches, and refuses other files under its version", async () => {
+        const { root, work, spec } = dirSetup();
+        await publishArchive(spec());
+        const before = fs.statSync(path.join(part(root), "demo.v1", "model.pt"));
+        await publishArchive(spec({ build: { ...spec().build!, archiver: "/bin/false" } }));
+        assert.equal(fs.statSync(path.join(part(root), "demo.v1", "model.pt")).mtimeMs, before.mtimeMs);
+        // Without a record (as if it came from elsewhere), its files are compared with the inputs.
+        fs.rmSync(path.join(part(root), ".torchserve-stack", "archives"), { recursive: true });
+        fs.writeFileSync(path.join(work, "model.pt"), "weights-2");
+        await assert.rejects(
+            publishArchive(spec({ fingerprint: "d2".repeat(32) })),
+            /already names an archive \(.*demo\.v1\) built from other files \(model\.pt differs from the directory's copy\)/,
+        );
+        assert.equal(fs.readFileSync(path.join(part(root), "demo.v1", "model.pt"), "utf8"), "weights-1");
+    });
+
+    it("publishes one entry per version: a .mar of the version fails a config that names a directory", async () => {
+        const { root, spec } = dirSetup();
+        fs.writeFileSync(path.join(root, "demo.v1.mar"), "a .mar of the old flat layout");
+        await assert.rejects(
+            publishArchive(spec()),
+            /the pods are to load demo\.v1 \(a directory, .*\), but the store holds it as .*demo\.v1\.mar \(a \.mar file\)/,
+        );
+        assert.deepEqual(list(part(root)), [".torchserve-stack"], "no directory added next to the .mar");
+        // Named as a .mar (what the program renders when it sees the store), the .mar is linked in and reused.
+        await publishArchive(spec({ directories: [], fingerprint: "", bytes: 0, build: undefined }));
+        assert.deepEqual(list(part(root)), [".torchserve-stack", "demo.v1.mar"]);
+    });
+
+    it("serves a directory next to a .mar: restores each kind from backup/, and checks each kind", async () => {
+        const { root, spec } = dirSetup();
+        await publishArchive(spec({ version: "v2" }));
+        fs.mkdirSync(path.join(part(root), "backup"), { recursive: true });
+        fs.writeFileSync(path.join(part(root), "backup", "demo.v1.mar"), "v1 as a .mar");
+        fs.renameSync(path.join(part(root), "demo.v2"), path.join(part(root), "backup", "demo.v2"));
+        await publishArchive(spec({ version: "v2", served: ["v2", "v1"], directories: ["v2"], build: undefined }));
+        assert.deepEqual(list(part(root)), [".torchserve-stack", "backup", "demo.v1.mar", "demo.v2"]);
+        assert.deepEqual(list(path.join(part(root), "backup")), []);
+        await assert.rejects(
+            publishArchive(spec({ version: "v2", served: ["v2", "v1"], directories: ["v2", "v1"], build: undefined })),
+            /the pods are to load demo\.v1 \(a directory/,
+        );
+    });
+});

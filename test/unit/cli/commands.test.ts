@@ -9,6 +9,7 @@ import {
     archiveCommand,
     archiveSpec,
     archiverArgv,
+    archiverFormat,
     parseArchiveArgs,
     parseRotateArgs,
     rotateCommand,
@@ -28,6 +29,7 @@ const spec: ArchiveSpec = {
     fingerprint: "ab".repeat(32),
     bytes: 1234,
     served: ["v2", "v1"],
+    directories: ["v2"],
     build: {
         archiver: "torch-model-archiver",
         archiveFormat: "zip-store",
@@ -85,8 +87,29 @@ describe("command lines", () => {
         assert.deepEqual(parseArchiveArgs(words.slice(2)), spec);
     });
 
+    it("reads a command line from before directories (no --directories) as every served version a .mar", () => {
+        const marOnly: ArchiveSpec = { ...spec, directories: [] };
+        const words = wordsAsShellSees(archiveCommand("a.js", marOnly));
+        assert.ok(!words.includes("--directories"), "no flag when nothing is a directory");
+        assert.deepEqual(parseArchiveArgs(words.slice(2)), marOnly);
+    });
+
+    it("runs the archiver with no-archive for a directory, and a .mar's format otherwise", () => {
+        assert.equal(archiverFormat("dir", "zip-store"), "no-archive");
+        assert.equal(archiverFormat("dir", "directory"), "no-archive");
+        assert.equal(archiverFormat("mar", "default"), "default");
+        assert.equal(archiverFormat("mar", "directory"), "zip-store", "a version the release names as a .mar");
+    });
+
     it("gives the archive step a switch to an archived version (no files, fingerprint unknown)", () => {
-        const switchSpec: ArchiveSpec = { ...spec, fingerprint: "", bytes: 0, served: ["v1"], build: undefined };
+        const switchSpec: ArchiveSpec = {
+            ...spec,
+            fingerprint: "",
+            bytes: 0,
+            served: ["v1"],
+            directories: [],
+            build: undefined,
+        };
         const words = wordsAsShellSees(archiveCommand("a.js", switchSpec));
         assert.ok(!words.includes("--serialized-file") && !words.includes("--archiver"));
         assert.deepEqual(parseArchiveArgs(words.slice(2)), switchSpec);
@@ -109,7 +132,13 @@ describe("command lines", () => {
         const fixture = makeModelDir();
         const requirementsFile = path.join(fixture.dir, "requirements.txt");
         const model = resolveSettings({ ...fixture.args, requirementsFile, archiveFormat: "default" }, realFiles).model;
-        const release = { version: "v9", fingerprint: "f".repeat(64), bytes: 42, served: ["v9", "v8"] };
+        const release = {
+            version: "v9",
+            fingerprint: "f".repeat(64),
+            bytes: 42,
+            served: ["v9", "v8"],
+            directories: ["v9"],
+        };
         assert.deepEqual(archiveSpec(model, owner, release), {
             store: fixture.store,
             subdir: "ml-dev/torchserve",

@@ -31,7 +31,7 @@ describe("resolveSettings", () => {
         const s = resolveSettings(base.args, realFiles);
         assert.equal(s.appName, "torchserve");
         assert.equal(s.model.keep, 3);
-        assert.equal(s.model.archiveFormat, "zip-store");
+        assert.equal(s.model.archiveFormat, "directory");
         assert.equal(s.server.image, TORCHSERVE_IMAGE_CPU);
         assert.equal(s.server.replicas, 2);
         assert.equal(s.server.maxSurge, 1);
@@ -118,7 +118,7 @@ describe("resolveSettings", () => {
             "requirementsFile",
             /does not exist/,
         ],
-        ["tgz archive format", { archiveFormat: "tgz" }, "archiveFormat", /no \.mar file/],
+        ["tgz archive format", { archiveFormat: "tgz" }, "archiveFormat", /neither a \.mar nor a directory/],
         ["missing model store path", { modelStorePath: "" }, "modelStorePath", /required when a run brings a model/],
         [
             "store path missing for a switch to an archived version",

@@ -183,16 +183,45 @@ describe("pod spec", () => {
 
     it("sizes ephemeral storage from the archives the pod unpacks: base + their bytes, limit twice that or the cap", () => {
         const gib = 2 ** 30;
-        assert.deepEqual(ephemeralStorage(settings, [3 * gib, gib / 2]), { request: "4608Mi", limit: "9216Mi" });
-        assert.deepEqual(ephemeralStorage(settings, [1]), { request: "1025Mi", limit: "2050Mi" }, "rounded up");
+        const mar = (bytes: number) => ({ bytes, entry: "mar" as const });
+        assert.deepEqual(ephemeralStorage(settings, [mar(3 * gib), mar(gib / 2)]), {
+            request: "4608Mi",
+            limit: "9216Mi",
+        });
+        assert.deepEqual(ephemeralStorage(settings, [mar(1)]), { request: "1025Mi", limit: "2050Mi" }, "rounded up");
+        assert.deepEqual(
+            ephemeralStorage(settings, [{ bytes: gib }]),
+            { request: "2048Mi", limit: "4096Mi" },
+            "a version recorded before directories is a .mar",
+        );
         const capped = resolveSettings(
             { ...fixture.args, ephemeralStorageBase: "2Gi", ephemeralStorageLimit: "10Gi" },
             realFiles,
         );
-        assert.deepEqual(ephemeralStorage(capped, [gib]), { request: "3072Mi", limit: "10Gi" });
-        assert.deepEqual(ephemeralStorage(capped, [9 * gib]), { request: "11264Mi", limit: "11264Mi" }, "never below");
-        const sized = buildPodSpec({ ...input, servedBytes: [3 * gib, gib / 2] }) as any;
+        assert.deepEqual(ephemeralStorage(capped, [mar(gib)]), { request: "3072Mi", limit: "10Gi" });
+        assert.deepEqual(
+            ephemeralStorage(capped, [mar(9 * gib)]),
+            { request: "11264Mi", limit: "11264Mi" },
+            "never below",
+        );
+        const sized = buildPodSpec({ ...input, servedEntries: [mar(3 * gib), mar(gib / 2)] }) as any;
         assert.equal(sized.containers[0].resources.requests["ephemeral-storage"], "4608Mi");
+    });
+
+    it("adds nothing for a model directory: TorchServe loads it in place, only linking it from its temp dir", () => {
+        const gib = 2 ** 30;
+        assert.deepEqual(ephemeralStorage(settings, [{ bytes: 3 * gib, entry: "dir" }]), {
+            request: "1024Mi",
+            limit: "2048Mi",
+        });
+        const mixed = buildPodSpec({
+            ...input,
+            servedEntries: [
+                { bytes: 3 * gib, entry: "dir" },
+                { bytes: gib, entry: "mar" },
+            ],
+        }) as any;
+        assert.equal(mixed.containers[0].resources.requests["ephemeral-storage"], "2048Mi", "the .mar only");
     });
 
     it("spreads replicas over nodes, per ReplicaSet: preferred by default, required or off on request", () => {

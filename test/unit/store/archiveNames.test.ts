@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { archiveFileName, parseArchiveFileName } from "../../../components/store";
+import { archiveFileName, entryName, parseArchiveFileName, parseEntryName } from "../../../components/store";
 
 describe("archive names", () => {
     it("round-trips model and version, including dotted versions", () => {
@@ -29,6 +29,16 @@ describe("archive names", () => {
             "demo!.v1.mar",
         ]) {
             assert.equal(parseArchiveFileName(file), undefined, file);
+        }
+    });
+
+    it("names a version's directory without .mar, and parses each kind back", () => {
+        assert.equal(entryName("demo", "v1", "dir"), "demo.v1");
+        assert.equal(entryName("demo", "v1", "mar"), archiveFileName("demo", "v1"));
+        assert.deepEqual(parseEntryName("demo.1.2.0", "dir"), { model: "demo", version: "1.2.0" });
+        assert.deepEqual(parseEntryName("demo.v1.mar", "mar"), { model: "demo", version: "v1" });
+        for (const name of ["demo", "demo.", ".demo.v1", "demo.v1.mar", "demo.v1~1", "demo.has space", "x/demo.v1"]) {
+            assert.equal(parseEntryName(name, "dir"), undefined, name);
         }
     });
 });

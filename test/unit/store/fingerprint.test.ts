@@ -165,7 +165,7 @@ describe("content hashing", () => {
             { role: "extra-file", file: fixture.args.extraFiles![0] },
             { role: "requirements-file", file: requirementsFile },
         ]);
-        assert.deepEqual(archiveSettingsOf(model, model.artifacts!), ["model=demo", "format=zip-store"]);
+        assert.deepEqual(archiveSettingsOf(model, model.artifacts!), ["model=demo", "format=directory"]);
         // A built-in handler is no file: it is a setting.
         const builtIn = resolveSettings(
             { ...fixture.args, handler: "image_classifier", extraFiles: [] },
@@ -176,7 +176,7 @@ describe("content hashing", () => {
         ]);
         assert.deepEqual(archiveSettingsOf(builtIn, builtIn.artifacts!), [
             "model=demo",
-            "format=zip-store",
+            "format=directory",
             "handler=image_classifier",
         ]);
         // So a changed requirements file is a new version.

@@ -3,7 +3,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { archiveFileName, backupFileName, listArchiveVersions, planRotation } from "../../../components/store";
+import {
+    archiveFileName,
+    backupFileName,
+    bringIntoPart,
+    findArchive,
+    listArchiveVersions,
+    listEntries,
+    planRotation,
+    storeLayout,
+} from "../../../components/store";
 import { rotateStore } from "../../../components/cli/rotate";
 import { tempDir } from "../../support/tempDir";
 
@@ -31,6 +40,9 @@ describe("backupFileName", () => {
     it("never overwrites an existing backup", () => {
         assert.equal(backupFileName("m.v1.mar", new Set()), "m.v1.mar");
         assert.equal(backupFileName("m.v1.mar", new Set(["m.v1.mar", "m.v1.mar.1"])), "m.v1.mar.2");
+        assert.equal(backupFileName("m.v1", new Set(), "dir"), "m.v1");
+        // Not m.v1.1: that is version v1.1's directory name, and a switch to v1.1 would restore v1's bytes.
+        assert.equal(backupFileName("m.v1", new Set(["m.v1", "m.v1~1"]), "dir"), "m.v1~2");
     });
 });
 
@@ -118,7 +130,7 @@ describe("model store on disk", () => {
     it("refuses to rotate when the deployed archive is missing, or the part is another stack's", async () => {
         const { root, part } = makeStore("demo", ["v1", "v2"]);
         const spec = { store: root, subdir: "ml-prod/torchserve", owner, model: "demo", keep: ["v9"] };
-        await assert.rejects(rotateStore(spec), /missing/);
+        await assert.rejects(rotateStore(spec), /the deployed version v9 has no entry .* refusing to rotate/);
         await rotateStore({ ...spec, keep: ["v2", "v1"] });
         await assert.rejects(
             rotateStore({ ...spec, keep: ["v2"], owner: { ...owner, stack: "organization/torchserve-stack/staging" } }),
@@ -133,4 +145,73 @@ describe("model store on disk", () => {
             "nothing moved",
         );
     });
+
+    it("lists model directories (with the archiver's manifest) next to .mar files, and nothing else", () => {
+        const { part } = makeStore("demo", ["v1"], ["demo.v4/model.pt", "demo.v5.tmp/MAR-INF/MANIFEST.json"]);
+        modelDir(part, "demo.v2");
+        modelDir(part, "demo2.v3");
+        modelDir(part, "demo.v6.mar");
+        assert.deepEqual(listEntries(part, "demo"), [
+            { version: "v1", kind: "mar", name: "demo.v1.mar" },
+            { version: "v2", kind: "dir", name: "demo.v2" },
+            { version: "v5.tmp", kind: "dir", name: "demo.v5.tmp" },
+        ]);
+        assert.deepEqual(listArchiveVersions(part, "demo"), ["v1", "v2", "v5.tmp"], "no manifest (v4): not a version");
+    });
+
+    it("rotates directories into backup/ like files (a rename, never over an existing backup), and restores them", async () => {
+        const { root, part } = makeStore("demo", ["v1", "v3"]);
+        modelDir(part, "demo.v2");
+        modelDir(part, "demo.v4");
+        modelDir(path.join(part, "backup"), "demo.v2");
+        const inode = fs.statSync(path.join(part, "demo.v2")).ino;
+        const plan = await rotateStore({
+            store: root,
+            subdir: "ml-prod/torchserve",
+            owner,
+            model: "demo",
+            keep: ["v4", "v3"],
+        });
+        assert.deepEqual(plan.moveToBackup, ["v1", "v2"]);
+        assert.deepEqual(
+            listEntries(part, "demo").map((e) => e.name),
+            ["demo.v3.mar", "demo.v4"],
+        );
+        assert.deepEqual(fs.readdirSync(path.join(part, "backup")).sort(), ["demo.v1.mar", "demo.v2", "demo.v2~1"]);
+        assert.equal(fs.statSync(path.join(part, "backup", "demo.v2~1")).ino, inode, "moved whole, not copied");
+        assert.equal(
+            fs.readFileSync(path.join(part, "backup", "demo.v2~1", "model.pt"), "utf8"),
+            "demo.v2",
+            "with its files",
+        );
+        // A switch back finds the directory in backup/ (the first one); demo.v2~1 is no version's name
+        // (demo.v2.1 would be version v2.1's).
+        const layout = storeLayout(root, "ml-prod/torchserve");
+        assert.equal(findArchive(layout, "demo", "v2")?.kind, "dir");
+        assert.equal(findArchive(layout, "demo", "v2.1"), undefined);
+        assert.equal(bringIntoPart(layout, "demo", "v2")?.where, "backup");
+        assert.ok(fs.existsSync(path.join(part, "demo.v2", "MAR-INF", "MANIFEST.json")));
+        assert.equal(bringIntoPart(layout, "demo", "v1")?.kind, "mar");
+        assert.deepEqual(fs.readdirSync(path.join(part, "backup")), ["demo.v2~1"]);
+    });
+
+    it("looks for a version's .mar in the old flat layout, never for a directory there", () => {
+        const { root } = makeStore("demo", []);
+        fs.writeFileSync(path.join(root, "demo.v1.mar"), "flat");
+        modelDir(root, "demo.v2");
+        const layout = storeLayout(root, "ml-prod/torchserve");
+        assert.deepEqual(findArchive(layout, "demo", "v1"), {
+            where: "legacy",
+            kind: "mar",
+            file: path.join(root, "demo.v1.mar"),
+        });
+        assert.equal(findArchive(layout, "demo", "v2"), undefined);
+    });
 });
+
+/** A model directory as the archiver's no-archive writes it: model.pt and MAR-INF/MANIFEST.json. */
+function modelDir(parent: string, name: string): void {
+    fs.mkdirSync(path.join(parent, name, "MAR-INF"), { recursive: true });
+    fs.writeFileSync(path.join(parent, name, "model.pt"), name);
+    fs.writeFileSync(path.join(parent, name, "MAR-INF", "MANIFEST.json"), "{}");
+}

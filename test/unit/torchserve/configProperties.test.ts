@@ -69,6 +69,24 @@ describe("config.properties rendering", () => {
         assert.equal(models.demo.v2.marName, "demo.v2.mar");
     });
 
+    it("names directory versions without .mar, next to .mar versions (a release from before directories)", () => {
+        const mixed = buildConfigProperties({ ...input, directories: ["v3"] });
+        assert.equal(mixed.load_models, "demo.v3,demo.v2.mar,demo.v1.mar");
+        const models = JSON.parse(mixed.models).demo as Record<string, { marName: string; defaultVersion: boolean }>;
+        assert.deepEqual(Object.fromEntries(Object.entries(models).map(([v, m]) => [v, m.marName])), {
+            v1: "demo.v1.mar",
+            v2: "demo.v2.mar",
+            v3: "demo.v3",
+        });
+        assert.equal(models.v3.defaultVersion, true);
+        assert.deepEqual(loadWithJava(renderConfigProperties({ ...input, directories: ["v3"] })), mixed);
+        assert.equal(
+            renderConfigProperties({ ...input, directories: ["v9"] }),
+            text,
+            "a directory not served changes nothing",
+        );
+    });
+
     it("is one sorted key=value per line after a comment header", () => {
         const lines = text.trimEnd().split("\n");
         assert.match(lines[0], /^# /);
