@@ -7,6 +7,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { escape, globSync } from "glob";
 import { isRegularFile } from "./files";
 import { EntryKind, MANIFEST_PATH, parseEntryName } from "./archiveNames";
 import { ArchiveLocation, StoreLayout, archiveLocations, storeLayout } from "./storeLayout";
@@ -31,21 +32,27 @@ export function isEntry(entry: string, kind: EntryKind): boolean {
     }
 }
 
-/** This model's entries directly in `dir` (not in backup/), sorted by version. Empty when `dir` does not exist. */
+/**
+ * This model's entries directly in `dir` (not in backup/), sorted by version. Empty when `dir` does
+ * not exist. Found with glob: `<model>.*.mar` files and `<model>.*` directories holding the
+ * archiver's manifest, each kept only when its name parses back to exactly this model.
+ */
 export function listEntries(dir: string, model: string): StoreEntry[] {
     if (!fs.existsSync(dir)) {
         return [];
     }
+    const prefix = escape(model);
+    const marFiles = globSync(`${prefix}.*.mar`, { cwd: dir, nodir: true, dot: false });
+    const manifests = globSync(`${prefix}.*/${MANIFEST_PATH}`, { cwd: dir, nodir: true, dot: false });
+    const candidates: [string, EntryKind][] = [
+        ...marFiles.map((name): [string, EntryKind] => [name, "mar"]),
+        ...manifests.map((manifest): [string, EntryKind] => [manifest.split("/")[0], "dir"]),
+    ];
     const entries: StoreEntry[] = [];
-    for (const name of fs.readdirSync(dir)) {
-        if (!name.startsWith(`${model}.`)) {
-            continue;
-        }
-        for (const kind of ["mar", "dir"] as const) {
-            const parsed = parseEntryName(name, kind);
-            if (parsed?.model === model && isEntry(path.join(dir, name), kind)) {
-                entries.push({ version: parsed.version, kind, name });
-            }
+    for (const [name, kind] of candidates) {
+        const parsed = parseEntryName(name, kind);
+        if (parsed?.model === model && isEntry(path.join(dir, name), kind)) {
+            entries.push({ version: parsed.version, kind, name });
         }
     }
     return entries.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
