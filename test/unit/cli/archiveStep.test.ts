@@ -316,6 +316,59 @@ describe("archive step: model directories, with the real torch-model-archiver", 
         assert.deepEqual(list(part(root)), [".torchserve-stack", "demo.v1"], "no .mar, no staging leftovers");
     });
 
+    it("copies the weights itself (the archiver gets an empty stand-in) and publishes the archiver's own output", async () => {
+        const { root, work, spec } = dirSetup();
+        // A wrapper that records the size of the serialized file the archiver is given, then runs it.
+        const seen = path.join(work, "seen.txt");
+        const wrapper = path.join(work, "archiver.sh");
+        fs.writeFileSync(
+            wrapper,
+            [
+                "#!/bin/sh",
+                'for a in "$@"; do [ -n "$next" ] && wc -c < "$a" > ' +
+                    JSON.stringify(seen) +
+                    "; next=; " +
+                    '[ "$a" = --serialized-file ] && next=1; done',
+                `exec ${JSON.stringify(archiver)} "$@"`,
+            ].join("\n"),
+            { mode: 0o755 },
+        );
+        const base = spec();
+        const target = await publishArchive({ ...base, build: { ...base.build!, archiver: wrapper } });
+        assert.equal(fs.readFileSync(seen, "utf8").trim(), "0", "the archiver read an empty stand-in");
+        // What the archiver itself publishes for the same inputs, with the real weights.
+        const reference = path.join(work, "reference");
+        fs.mkdirSync(reference);
+        const build = base.build!;
+        await new Promise<void>((resolve, reject) =>
+            spawn(
+                archiver,
+                [
+                    ...["--model-name", "demo", "--version", "v1", "--serialized-file", build.serializedFile],
+                    ...["--handler", build.handler, "--extra-files", build.extraFiles.join(",")],
+                    ...["--export-path", reference, "--archive-format", "no-archive", "--force"],
+                ],
+                { stdio: "inherit" },
+            ).on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`archiver exit ${code}`)))),
+        );
+        const files = (dir: string) =>
+            fs
+                .readdirSync(dir, { recursive: true })
+                .map(String)
+                .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+                .sort()
+                .map((f) => {
+                    // The manifest's one difference between two runs: its creation time, to the second.
+                    const bytes = fs.readFileSync(path.join(dir, f), "utf8");
+                    return f === "MAR-INF/MANIFEST.json"
+                        ? `${f} ${JSON.stringify({ ...JSON.parse(bytes), createdOn: undefined })}`
+                        : `${f} ${Buffer.from(bytes).toString("base64")}`;
+                });
+        assert.deepEqual(files(target), files(path.join(reference, "demo")));
+        assert.equal(fs.readFileSync(path.join(target, "model.pt"), "utf8"), "weights-1");
+        assert.deepEqual(list(part(root)), [".torchserve-stack", "demo.v1"], "no partial copy left behind");
+    });
+
     it("reuses the directory whose record matches, and refuses other files under its version", async () => {
         const { root, work, spec } = dirSetup();
         await publishArchive(spec());
