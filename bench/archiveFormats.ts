@@ -49,13 +49,14 @@ import { median, row, sh } from "./measure";
 /** Short keys of the cases (for the rollout model). */
 const ARCHIVE_KEYS: Record<string, string> = {
     "`cp` model.pt (floor)": "cp",
-    "archive step, `.mar` zip-store (today's default)": "zip-store",
+    "archive step, `.mar` zip-store": "zip-store",
     "archive step, `.mar` zip-store, TMPDIR on tmpfs": "zip-store-shm",
     "archive step, `.mar` deflate": "default",
     "directory: archiver `no-archive` + rename": "dir",
     "directory: archiver `no-archive` + rename, TMPDIR on tmpfs": "dir-shm",
     "directory: archiver for the small files, weights by copy + rename": "dir-copy",
     "directory: as above, weights copied while the archiver runs": "dir-copy-parallel",
+    "archive step, directory (the default: weights copied while the archiver runs)": "dir-step",
 };
 
 /** A tmpfs (RAM) for the archiver's copy of its inputs. */
@@ -175,10 +176,12 @@ export async function benchArchiveFormats(
                 sh("cp", [files.serializedFile, target]);
                 return target;
             },
-            "archive step, `.mar` zip-store (today's default)": () => publishBenchArchive(spec("zip-store")),
+            "archive step, `.mar` zip-store": () => publishBenchArchive(spec("zip-store")),
             "archive step, `.mar` zip-store, TMPDIR on tmpfs": () =>
                 withTmpdir(SHM, () => publishBenchArchive(spec("zip-store"))),
             "archive step, `.mar` deflate": () => publishBenchArchive(spec("default")),
+            "archive step, directory (the default: weights copied while the archiver runs)": () =>
+                publishBenchArchive(spec("directory")),
             "directory: archiver `no-archive` + rename": () => publishVersion("dir", spec("no-archive")),
             "directory: archiver `no-archive` + rename, TMPDIR on tmpfs": () =>
                 withTmpdir(SHM, () => publishVersion("dir", spec("no-archive"))),

@@ -92,12 +92,12 @@ export async function benchRelease(
                     ],
                     [
                         `${size.label}, directory, 1 version per pod`,
-                        a?.["dir-copy"] ?? a?.dir,
+                        a?.["dir-step"] ?? a?.["dir-copy"] ?? a?.dir,
                         perPod.get(`${size.key}|dir|1`),
                     ],
                     [
                         `${size.label}, directory, 3 versions per pod`,
-                        a?.["dir-copy"] ?? a?.dir,
+                        a?.["dir-step"] ?? a?.["dir-copy"] ?? a?.dir,
                         perPod.get(`${size.key}|dir|3`),
                     ],
                 ];

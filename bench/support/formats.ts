@@ -78,7 +78,7 @@ export function programArchiveSpec(spec: BenchArchiveSpec): ArchiveSpec {
         fingerprint: `bench-${spec.model}-${spec.version}`,
         bytes: 0,
         served: [spec.version],
-        directories: [],
+        directories: spec.archiveFormat === "directory" ? [spec.version] : [],
         build: {
             archiver: spec.archiver,
             archiveFormat: spec.archiveFormat,
