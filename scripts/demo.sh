@@ -18,6 +18,8 @@
 set -Eeuo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Where scripts/tools.sh installs the providers (the CLI would use the passwd home, not $HOME).
+export PULUMI_HOME="${PULUMI_HOME:-$HOME/.pulumi}"
 cd "$ROOT"
 CACHE="${TS_STACK_CACHE:-$HOME/.cache/torchserve-stack}"
 DEMO="$CACHE/demo"

@@ -17,6 +17,8 @@ if _ts_env_path="$("$_ts_env_dir/tools.sh" --path)"; then
   fi
   # No update nag, and never download plugins: scripts/tools.sh installed the
   # providers into the plugin cache (pulumi plugin install ... --file).
+  # Where scripts/tools.sh installed them (the CLI would use the passwd home, not $HOME).
+  export PULUMI_HOME="${PULUMI_HOME:-$HOME/.pulumi}"
   export PULUMI_SKIP_UPDATE_CHECK=true
   export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 else

@@ -30,6 +30,8 @@ done
 
 step() { echo "[test.sh $(date +%H:%M:%S)] $*" >&2; }
 
+# Where scripts/tools.sh installs the providers (the CLI would use the passwd home, not $HOME).
+export PULUMI_HOME="${PULUMI_HOME:-$HOME/.pulumi}"
 step "tools (cached): scripts/tools.sh"
 bash scripts/tools.sh
 PATH="$(bash scripts/tools.sh --path):$PATH"

@@ -46,6 +46,10 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The Pulumi CLI finds its home from the passwd entry, not $HOME; name it, so
+# the plugins go where this script (and the tests, and a run with another
+# HOME, e.g. CI's fresh one) look: $HOME/.pulumi unless PULUMI_HOME is set.
+export PULUMI_HOME="${PULUMI_HOME:-$HOME/.pulumi}"
 CACHE="${TS_STACK_CACHE:-$HOME/.cache/torchserve-stack}"
 TOOLS="$CACHE/tools"
 LOGS="$CACHE/logs"
