@@ -55,6 +55,9 @@ describe("memory warnings", () => {
 
     it("says nothing on GPU pods or when no version's size is known", () => {
         assert.deepEqual(memoryWarnings(settingsWith({ gpus: 1, memoryLimit: "1Gi" }), ["v2"], [GIB]), []);
-        assert.deepEqual(memoryWarnings(settingsWith({ memoryRequest: "128Mi", memoryLimit: "128Mi" }), ["v2"], [0]), []);
+        assert.deepEqual(
+            memoryWarnings(settingsWith({ memoryRequest: "128Mi", memoryLimit: "128Mi" }), ["v2"], [0]),
+            [],
+        );
     });
 });
