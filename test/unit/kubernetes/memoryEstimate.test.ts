@@ -53,6 +53,46 @@ describe("memory warnings", () => {
         assert.match(warning, /killed for memory/);
     });
 
+    it("says what the pods need and leave, with every figure in GiB", () => {
+        const [pressure] = memoryWarnings(settingsWith({}), ["v3", "v2", "v1"], [GIB, GIB, GIB]);
+        assert.equal(
+            pressure,
+            "memoryLimit 4Gi leaves no room to load 3 versions (v3, v2, v1) × 1 worker: they need 3.59 GiB " +
+                "resident plus 1.00 GiB of page cache while loading, so the pods load under memory pressure " +
+                "(slow starts); raise memoryLimit, or lower servedVersions or maxWorkers (about 4.59 GiB)",
+        );
+        const [killed] = memoryWarnings(settingsWith({ memoryLimit: "2Gi", maxWorkers: 2 }), ["v2"], [GIB]);
+        assert.equal(
+            killed,
+            "memoryLimit 2Gi is below the 2.44 GiB each pod needs for 1 version (v2) × 2 workers: the pods " +
+                "will be killed for memory while loading; raise memoryLimit, or lower servedVersions or " +
+                "maxWorkers (about 3.44 GiB leaves room to load)",
+        );
+    });
+
+    it("counts a version of unknown size without weights and says so", () => {
+        const [warning] = memoryWarnings(settingsWith({ memoryLimit: "2Gi" }), ["v2", "v1"], [2 * GIB, 0]);
+        assert.match(warning, /2 versions \(v2, v1\) × 1 worker; 1 of them of unknown size, counted without weights/);
+    });
+
+    it("warns only below the figures: a limit of exactly the resident or loading memory is enough", () => {
+        const { residentBytes, loadingBytes } = estimatePodMemory([GIB], 1);
+        const atResident = `${residentBytes / MIB}Mi`;
+        const atLoading = `${loadingBytes / MIB}Mi`;
+        const request = { memoryRequest: "512Mi" };
+        assert.match(
+            memoryWarnings(settingsWith({ ...request, memoryLimit: atResident }), ["v1"], [GIB])[0],
+            /no room/,
+        );
+        assert.deepEqual(memoryWarnings(settingsWith({ ...request, memoryLimit: atLoading }), ["v1"], [GIB]), []);
+        const below = `${residentBytes / MIB - 1}Mi`;
+        assert.match(memoryWarnings(settingsWith({ ...request, memoryLimit: below }), ["v1"], [GIB])[0], /killed/);
+    });
+
+    it("warns when one version's size is known even if another's is not", () => {
+        assert.equal(memoryWarnings(settingsWith({ memoryLimit: "1Gi" }), ["v2", "v1"], [0, GIB]).length, 1);
+    });
+
     it("says nothing on GPU pods or when no version's size is known", () => {
         assert.deepEqual(memoryWarnings(settingsWith({ gpus: 1, memoryLimit: "1Gi" }), ["v2"], [GIB]), []);
         assert.deepEqual(

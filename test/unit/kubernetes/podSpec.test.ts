@@ -173,6 +173,10 @@ describe("pod spec", () => {
         assert.equal(env.TEMP, "/home/model-server/tmp");
         assert.equal(env.TMPDIR, "/home/model-server/tmp");
         assert.equal(env.LOG_LOCATION, "/home/model-server/work/logs");
+        // TorchServe writes its metrics log there too (its default is under the read-only image).
+        assert.equal(env.METRICS_LOCATION, "/home/model-server/work/logs");
+        // `kubectl logs` and the rollout report address the container by this name.
+        assert.equal(container.name, "torchserve");
         assert.equal(container.terminationMessagePolicy, "FallbackToLogsOnError");
         const writableRoot = buildPodSpec({
             ...input,

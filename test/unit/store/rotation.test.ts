@@ -12,6 +12,7 @@ import {
     listEntries,
     planRotation,
     storeLayout,
+    storedEntryKind,
 } from "../../../components/store";
 import { rotateStore } from "../../../components/cli/rotate";
 import { tempDir } from "../../support/tempDir";
@@ -62,6 +63,28 @@ function makeStore(model: string, versions: string[], others: string[] = []): { 
 }
 
 describe("model store on disk", () => {
+    it("takes a directory as a version's entry only with the archiver's manifest in it", () => {
+        const root = tempDir("store-kind-");
+        const part = path.join(root, "ml-prod", "torchserve");
+        fs.mkdirSync(path.join(part, "demo.v1", "MAR-INF"), { recursive: true });
+        fs.writeFileSync(path.join(part, "demo.v1", "MAR-INF", "MANIFEST.json"), "{}");
+        fs.mkdirSync(path.join(part, "demo.v2"), { recursive: true });
+        fs.writeFileSync(path.join(part, "demo.v2", "model.pt"), "not published by the archiver");
+        fs.writeFileSync(path.join(part, "demo.v3.mar"), "zip");
+        assert.deepEqual(
+            listEntries(part, "demo").map((e) => `${e.version} ${e.kind}`),
+            ["v1 dir", "v3 mar"],
+        );
+        assert.equal(storedEntryKind(root, "ml-prod/torchserve", "demo", "v1"), "dir");
+        assert.equal(storedEntryKind(root, "ml-prod/torchserve", "demo", "v2"), undefined);
+        assert.equal(storedEntryKind(root, "ml-prod/torchserve", "demo", "v3"), "mar");
+        // The old flat layout's .mar counts; a store this machine does not see says nothing.
+        fs.writeFileSync(path.join(root, "demo.v0.mar"), "zip");
+        assert.equal(storedEntryKind(root, "ml-prod/torchserve", "demo", "v0"), "mar");
+        assert.equal(storedEntryKind(undefined, "ml-prod/torchserve", "demo", "v1"), undefined);
+        assert.equal(storedEntryKind(path.join(root, "missing"), "ml-prod/torchserve", "demo", "v1"), undefined);
+    });
+
     it("lists only this model's archives, not similarly named models or other files", () => {
         const { part } = makeStore(
             "demo",
