@@ -7,7 +7,8 @@ export default {
     packageManager: "npm",
     mutate: [
         "components/config/**/*.ts",
-        "components/store/{archiveNames,fingerprint,modelStore,projectPaths,rotation,release,storeLayout,marContents}.ts",
+        "components/store/{archiveNames,fingerprint,modelStore,projectPaths,rotation}.ts",
+        "components/store/{release,storeLayout,marContents}.ts",
         "components/torchserve/**/*.ts",
         "components/kubernetes/**/*.ts",
         "components/cli/commands.ts",
