@@ -6,10 +6,11 @@
  * Measured: `pulumi up` of a version bump of a stack of this program (the
  * built bin/, real Pulumi CLI, Kubernetes and Command providers), 2 replicas,
  * maxSurge 1, maxUnavailable 0, the model of each size in BENCH_ROLLOUT_SIZES,
- * each bump a new version (the archive step really archives it; after three
- * bumps each pod loads archiveKeep = 3 versions, as today). The timeline comes
- * from a watch of the store (the archive step's staging directory appearing,
- * then the new archive) and of the pods (created, Ready):
+ * each bump a new version (the archive step really archives it; the
+ * stack uses the program's defaults for the rest: a directory per version, one
+ * version per pod). The timeline comes from a watch of the stack's part of the
+ * store (the archive step's staging directory appearing, then the new version's
+ * directory or `.mar`) and of the pods (created, Ready):
  *   up start → archive step starts → archive published → first new pod created
  *   → last new pod Ready → up ends.
  * overhead = up − archive step − rollout (first new pod created → last Ready).
@@ -91,8 +92,9 @@ class PodWatch {
     }
 }
 
-/** The archive step's start (its staging directory appears) and end (the archive appears), by inotify. */
+/** The archive step's start (its staging directory appears) and end (the version's entry appears), by inotify. */
 function watchStore(store: string, model: string, version: string): { stop: () => { start?: number; end?: number } } {
+    const entries = [`${model}.${version}.mar`, `${model}.${version}`];
     let start: number | undefined;
     let end: number | undefined;
     const watcher = fs.watch(store, (_event, name) => {
@@ -101,7 +103,7 @@ function watchStore(store: string, model: string, version: string): { stop: () =
         if (start === undefined && name.startsWith(`.staging-${model}.${version}-`)) {
             start = now;
         }
-        if (end === undefined && name === `${model}.${version}.mar` && fs.existsSync(path.join(store, name))) {
+        if (end === undefined && entries.includes(name) && fs.existsSync(path.join(store, name))) {
             end = now;
         }
     });
@@ -156,7 +158,7 @@ export async function measureRollouts(
         watch.start();
         const samples: BumpSample[] = [];
         try {
-            // Two bumps first, so every measured bump loads archiveKeep = 3 versions per pod, as in steady state.
+            // Two bumps first, so every measured bump finds a store in steady state (archiveKeep = 3 versions kept).
             for (let bump = 0; bump < 3; bump++) {
                 await project.setConfig(stack, config(bump));
                 await runOk("pulumi", ["up", "--stack", stack, "--yes", "--skip-preview", "--non-interactive"], {
@@ -169,7 +171,8 @@ export async function measureRollouts(
                 await project.setConfig(stack, config(bump));
                 const version = `b${bump}`;
                 const load = loadAverage();
-                const store$ = watchStore(store, "demo", version);
+                // The stack's part of the store (modelStoreSubdir's default), made by the first up.
+                const store$ = watchStore(path.join(store, namespaceOf(size), "torchserve"), "demo", version);
                 const start = performance.now();
                 await runOk("pulumi", ["up", "--stack", stack, "--yes", "--skip-preview", "--non-interactive"], {
                     cwd: project.dir,
@@ -245,8 +248,8 @@ export function predictUp(
 /** The measured bumps' table. */
 export function rolloutTables(sizes: readonly ModelSize[], results: Map<string, BumpSample[]>): string[] {
     const lines = [
-        "**`pulumi up` of a version bump on the real node** (today's program: `.mar` zip-store, each pod loads 3 " +
-            "versions; 2 replicas, maxSurge 1, maxUnavailable 0; medians):",
+        "**`pulumi up` of a version bump on the real node** (the program's defaults: a directory per version, " +
+            "one version per pod; 2 replicas, maxSurge 1, maxUnavailable 0; medians):",
         "",
         "| model | `pulumi up` s | before the archive step s | archive step s | to first new pod s | rollout (first new pod → last Ready) s | after last Ready s | overhead s | per pod created → Ready s | predicted s (overhead + archive + 2 × pod) | load avg |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",

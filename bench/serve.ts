@@ -28,7 +28,7 @@ export interface ServeParts {
 }
 
 const ALL_FORMATS: ServeFormat[] = ["zip-store", "default", "dir"];
-/** Formats compared at 1 and 3 versions: today's default and the candidate. */
+/** Formats compared at 1 and 3 versions: `.mar` zip-store and the directory (the default since these runs). */
 const VERSION_FORMATS: ServeFormat[] = ["zip-store", "dir"];
 
 interface Results {
