@@ -7,19 +7,13 @@
  * TorchServe put in its temp dir.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { buildPodSpec } from "../components/kubernetes";
-import {
-    CONFIG_FILE_NAME,
-    CONTAINER_CONFIG_DIR,
-    CONTAINER_MODEL_STORE,
-    renderConfigProperties,
-} from "../components/torchserve";
-import { TorchServeProcess, freePorts } from "../test/serve/support/server";
+import { renderConfigProperties } from "../components/torchserve";
+import { loopbackPortArgs } from "../test/serve/support/server";
 import { BenchStore } from "./support/cases";
 import { publishVersion } from "./support/formats";
 import { duBytes } from "./support/host";
+import { startLikePod } from "./support/loopback";
 import { formatBytes, parseSizes, sameAnswer } from "./support/models";
 
 export async function benchMixedStore(venv: string, work: string): Promise<string[]> {
@@ -28,21 +22,7 @@ export async function benchMixedStore(venv: string, work: string): Promise<strin
     const model = "demo";
     await publishVersion("zip-store", { ...bench.archiveSpec(size, "zip-store", "v1"), model });
     await publishVersion("dir", { ...bench.archiveSpec(size, "dir", "v2"), model });
-    const [inference, management, metrics, grpcInference, grpcManagement] = await freePorts(5);
-    const settings = bench.settings(
-        { model, count: 2 },
-        {
-            inferencePort: inference,
-            managementPort: management,
-            metricsPort: metrics,
-            extraProperties: {
-                grpc_inference_address: "127.0.0.1",
-                grpc_inference_port: String(grpcInference),
-                grpc_management_address: "127.0.0.1",
-                grpc_management_port: String(grpcManagement),
-            },
-        },
-    );
+    const settings = bench.settings({ model, count: 2 }, await loopbackPortArgs());
     // The program's text for [v2, v1], with only v2 (the new version) named as a directory.
     const text = renderConfigProperties({
         modelName: model,
@@ -51,24 +31,7 @@ export async function benchMixedStore(venv: string, work: string): Promise<strin
         server: settings.server,
         bindAddress: "127.0.0.1",
     });
-    const container = (
-        buildPodSpec({
-            settings,
-            version: "v2",
-            served: ["v2", "v1"],
-            storeSubdir: "",
-            config: { kind: "ConfigMap", name: "c" },
-            claimName: "c",
-        }) as any
-    ).containers[0];
-    const workdir = fs.mkdtempSync(path.join(os.tmpdir(), "tsbench-mixed-"));
-    const server = new TorchServeProcess({
-        command: [...container.command, ...container.args],
-        files: { [`${CONTAINER_CONFIG_DIR}/${CONFIG_FILE_NAME}`]: text },
-        mounts: { [CONTAINER_CONFIG_DIR]: path.join(workdir, "config"), [CONTAINER_MODEL_STORE]: bench.store },
-        workdir,
-        binDir: path.join(venv, "bin"),
-    }).start();
+    const { server, container, workdir } = startLikePod(venv, bench.store, settings, ["v2", "v1"], text, "mixed");
     const lines = [
         "**A store with an existing `.mar` version and a new directory version of one model** (loopback):",
         "",
@@ -83,7 +46,7 @@ export async function benchMixedStore(venv: string, work: string): Promise<strin
             [`${model}/v1`, "v1"],
             [`${model}/v2`, "v2"],
         ]) {
-            const response = await fetch(`http://127.0.0.1:${inference}/predictions/${url}`, {
+            const response = await fetch(`http://127.0.0.1:${settings.server.ports.inference}/predictions/${url}`, {
                 method: "POST",
                 headers: { "Content-Type": "application/json" },
                 body: JSON.stringify({ data: [1, 2, 3, 4] }),

@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { buildPodSpec } from "../../components/kubernetes";
 import { CONFIG_FILE_NAME, CONTAINER_CONFIG_DIR, CONTAINER_MODEL_STORE } from "../../components/torchserve";
-import { freePorts, TorchServeProcess } from "../../test/serve/support/server";
+import { TorchServeProcess, loopbackPortArgs } from "../../test/serve/support/server";
 import { BenchStore, ServeCase, quantity } from "./cases";
 import { renderFormatConfig, renderNoModelConfig } from "./formats";
 import { LocalCgroup, duBytes, evictPageCache, killOnInterrupt, loadAverage } from "./host";
@@ -41,18 +41,7 @@ export class LoopbackTarget implements ServeTarget {
     ) {}
 
     private async settings(c: { model: string; count: number }) {
-        const [inference, management, metrics, grpcInference, grpcManagement] = await freePorts(5);
-        return this.bench.settings(c, {
-            inferencePort: inference,
-            managementPort: management,
-            metricsPort: metrics,
-            extraProperties: {
-                grpc_inference_address: "127.0.0.1",
-                grpc_inference_port: String(grpcInference),
-                grpc_management_address: "127.0.0.1",
-                grpc_management_port: String(grpcManagement),
-            },
-        });
+        return this.bench.settings(c, await loopbackPortArgs());
     }
 
     private cgroup(settings: { server: { memoryLimit: string; cpuLimit: string } }): LocalCgroup {
@@ -65,24 +54,7 @@ export class LoopbackTarget implements ServeTarget {
 
     /** Starts TorchServe as the pod would, with `configText`, in `cgroup`. */
     private start(settings: ReturnType<BenchStore["settings"]>, configText: string, cgroup: LocalCgroup) {
-        const container = (
-            buildPodSpec({
-                settings,
-                version: "bench",
-                served: ["bench"],
-                storeSubdir: "",
-                config: { kind: "ConfigMap", name: "c" },
-                claimName: "c",
-            }) as any
-        ).containers[0];
-        const workdir = fs.mkdtempSync(path.join(os.tmpdir(), "tsbench-pod-"));
-        const server = new TorchServeProcess({
-            command: [...container.command, ...container.args],
-            files: { [`${CONTAINER_CONFIG_DIR}/${CONFIG_FILE_NAME}`]: configText },
-            mounts: { [CONTAINER_CONFIG_DIR]: path.join(workdir, "config"), [CONTAINER_MODEL_STORE]: this.bench.store },
-            workdir,
-            binDir: path.join(this.venv, "bin"),
-        }).start();
+        const { server, workdir } = startLikePod(this.venv, this.bench.store, settings, ["bench"], configText, "pod");
         const pid = (server as unknown as { child: ChildProcess }).child.pid!;
         cgroup.add(pid);
         // Detached: the launcher leads its own process group (Java and the workers join it).
@@ -204,4 +176,37 @@ export class LoopbackTarget implements ServeTarget {
 function fullLog(workdir: string): string {
     const file = path.join(workdir, "torchserve.out");
     return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+}
+
+/**
+ * Starts TorchServe on loopback with the pod's own command line (the program's pod spec for `settings`
+ * and `served`), `configText` as its mounted config.properties and `store` as its model store.
+ */
+export function startLikePod(
+    venv: string,
+    store: string,
+    settings: ReturnType<BenchStore["settings"]>,
+    served: readonly string[],
+    configText: string,
+    label: string,
+): { server: TorchServeProcess; container: any; workdir: string } {
+    const container = (
+        buildPodSpec({
+            settings,
+            version: served[0],
+            served,
+            storeSubdir: "",
+            config: { kind: "ConfigMap", name: "c" },
+            claimName: "c",
+        }) as any
+    ).containers[0];
+    const workdir = fs.mkdtempSync(path.join(os.tmpdir(), `tsbench-${label}-`));
+    const server = new TorchServeProcess({
+        command: [...container.command, ...container.args],
+        files: { [`${CONTAINER_CONFIG_DIR}/${CONFIG_FILE_NAME}`]: configText },
+        mounts: { [CONTAINER_CONFIG_DIR]: path.join(workdir, "config"), [CONTAINER_MODEL_STORE]: store },
+        workdir,
+        binDir: path.join(venv, "bin"),
+    }).start();
+    return { server, container, workdir };
 }

@@ -21,11 +21,11 @@ import { rotateStore } from "../../../components/cli/rotate";
 import { realFiles } from "../../support/fixtures";
 import { tempDir } from "../../support/tempDir";
 import { HANDLER, makeModel } from "../../e2e/support/models";
-import { TorchServeProcess, freePorts } from "./server";
+import { TorchServeProcess, loopbackPortArgs } from "./server";
 
 /** Settings of a stack serving `args.modelName` (default demo) from `store`, on free loopback ports. */
 export async function localSettings(store: string, extra: Partial<TorchServeStackArgs> = {}): Promise<Settings> {
-    const [inference, management, metrics, grpcInference, grpcManagement] = await freePorts(5);
+    const ports = await loopbackPortArgs();
     return resolveSettings(
         {
             namespace: "serve",
@@ -37,16 +37,7 @@ export async function localSettings(store: string, extra: Partial<TorchServeStac
             // The serve suite loads several versions side by side.
             archiveKeep: 3,
             servedVersions: 3,
-            inferencePort: inference,
-            managementPort: management,
-            metricsPort: metrics,
-            // gRPC has no Service; in a test it must stay on loopback too.
-            extraProperties: {
-                grpc_inference_address: "127.0.0.1",
-                grpc_inference_port: String(grpcInference),
-                grpc_management_address: "127.0.0.1",
-                grpc_management_port: String(grpcManagement),
-            },
+            ...ports,
             ...extra,
         },
         realFiles,

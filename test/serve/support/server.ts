@@ -8,6 +8,7 @@ import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { TorchServeStackArgs } from "../../../components/config";
 
 /** Container path -> local directory. */
 export type Mounts = Readonly<Record<string, string>>;
@@ -34,6 +35,27 @@ export async function freePorts(n: number): Promise<number[]> {
     const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     return ports;
+}
+
+/**
+ * Stack config putting every API of a server on free loopback ports, gRPC too (it has no Service;
+ * in a test or a bench it must stay on loopback as well).
+ */
+export async function loopbackPortArgs(): Promise<
+    Pick<TorchServeStackArgs, "inferencePort" | "managementPort" | "metricsPort" | "extraProperties">
+> {
+    const [inference, management, metrics, grpcInference, grpcManagement] = await freePorts(5);
+    return {
+        inferencePort: inference,
+        managementPort: management,
+        metricsPort: metrics,
+        extraProperties: {
+            grpc_inference_address: "127.0.0.1",
+            grpc_inference_port: String(grpcInference),
+            grpc_management_address: "127.0.0.1",
+            grpc_management_port: String(grpcManagement),
+        },
+    };
 }
 
 export interface ServerOptions {
