@@ -178,6 +178,15 @@ export function rolloutReportCommand(script: string, spec: RolloutReportSpec): s
     return words.map(shellQuote).join(" ");
 }
 
+/** A parsed flag's value; a missing or empty one is an error naming the flag. */
+function requiredValue(values: Readonly<Record<string, unknown>>, name: string): string {
+    const value = values[name];
+    if (typeof value !== "string" || value === "") {
+        throw new Error(`missing --${name}`);
+    }
+    return value;
+}
+
 /** The rollout report's arguments back into its spec (the inverse of {@link rolloutReportCommand}). */
 export function parseRolloutReportArgs(argv: readonly string[]): RolloutReportSpec {
     const { values } = parseArgs({
@@ -196,13 +205,7 @@ export function parseRolloutReportArgs(argv: readonly string[]): RolloutReportSp
         },
         strict: true,
     });
-    const need = (name: keyof typeof values): string => {
-        const value = values[name];
-        if (typeof value !== "string" || value === "") {
-            throw new Error(`missing --${name}`);
-        }
-        return value;
-    };
+    const need = (name: keyof typeof values & string): string => requiredValue(values, name);
     const dash = (value: string) => (value === "-" ? "" : value);
     return {
         namespace: need("namespace"),
@@ -248,13 +251,7 @@ export function parseArchiveArgs(argv: readonly string[]): ArchiveSpec {
         },
         strict: true,
     });
-    const need = (name: keyof typeof values): string => {
-        const value = values[name];
-        if (typeof value !== "string" || value === "") {
-            throw new Error(`missing --${name}`);
-        }
-        return value;
-    };
+    const need = (name: keyof typeof values & string): string => requiredValue(values, name);
     const bytes = Number(need("bytes"));
     if (!Number.isInteger(bytes) || bytes < 0) {
         throw new Error(`--bytes must be a whole number, got ${values.bytes}`);
@@ -291,13 +288,7 @@ export function parseRotateArgs(argv: readonly string[]): RotateSpec {
         options: { ...OWNER_OPTIONS, keep: { type: "string" } },
         strict: true,
     });
-    const need = (name: keyof typeof values): string => {
-        const value = values[name];
-        if (typeof value !== "string" || value === "") {
-            throw new Error(`missing --${name}`);
-        }
-        return value;
-    };
+    const need = (name: keyof typeof values & string): string => requiredValue(values, name);
     return {
         store: need("store"),
         subdir: need("subdir"),
