@@ -173,7 +173,7 @@ export function validateExtraProperties(
                 key,
                 value,
                 problem: "has leading or trailing spaces, which config.properties parsers treat differently",
-                fix: fixFor(JSON.stringify(text.trim())),
+                fix: fixFor(problems.isSecret(key) ? "--secret VALUE" : JSON.stringify(text.trim())),
             });
         } else if (text.includes("$$")) {
             problems.add({

@@ -449,7 +449,7 @@ describe("TorchServeStack under mocks", () => {
         );
         assert.match(
             result.error!.message,
-            /modelVersion = \(not set\): is set as a secret, but its value ends up in plain text/,
+            /modelVersion = \[secret\]: is set as a secret, but its value ends up in plain text/,
         );
     });
 
