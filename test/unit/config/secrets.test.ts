@@ -65,6 +65,7 @@ describe("secret config in error messages", () => {
             const cases: [string, unknown, RegExp][] = [
                 ["a mistyped key", { keystore_pas: secret }, /not a TorchServe 0\.12 .*did you mean keystore_pass/],
                 ["a key the program renders", { load_models: secret }, /load_models is rendered by this program/],
+                ["a key read as another", { " keystore_pass": secret }, /read by TorchServe .* as the key/],
                 ["a value that is not text", { keystore_pass: { nested: secret } }, /single string/],
                 ["a key that undoes the hardening", { system_metrics_cmd: secret }, /undoes the stack's hardening/],
                 ["not a map", secret, /must be a map/],
