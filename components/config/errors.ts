@@ -66,11 +66,15 @@ export function hideSecretValue(problem: ConfigProblem): ConfigProblem {
     return { key: problem.key, secret: true, problem: scrub(problem.problem), fix: scrub(problem.fix) };
 }
 
-/** The forms a value can take in a message, longest first: as written, trimmed, JSON- and shell-quoted. */
+/**
+ * The forms a value can take in a message, longest first (so a quoted copy goes with its quotes): as
+ * written, trimmed, JSON-quoted, JSON-escaped, shell-quoted; for a map, each entry's too.
+ */
 function secretCopies(value: unknown): string[] {
     const texts: string[] = [];
     const collect = (item: unknown) => {
-        if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") {
+        // true/false hide nothing, and scrubbing them would garble fixes such as "... true".
+        if ((typeof item === "string" || typeof item === "number") && !/^\s*(true|false)\s*$/i.test(String(item))) {
             for (const text of [String(item), String(item).trim()]) {
                 const json = JSON.stringify(text);
                 texts.push(text, json, json.slice(1, -1), shellQuote(text));

@@ -52,10 +52,22 @@ const spellings = [
     "enable_envvars_config:",
     "enable_envvars_config=true",
     "enable_envvars_config\ttrue",
+    "enable_envvars_config\ftrue",
 ];
 
 /** Lines whose keys this program must read as the JVM does. */
-const lines = ["a\\=b=1", "a\\:b:1", "a\\ b 1", "tab\\tkey=1", "\\\\x=1", "k\\u00e9y=1", "key", "  key  :  v"];
+const lines = [
+    "a\\tbeef=1",
+    "abc\\",
+    "a\\=b=1",
+    "a\\:b:1",
+    "a\\ b 1",
+    "tab\\tkey=1",
+    "\\\\x=1",
+    "k\\u00e9y=1",
+    "key",
+    "  key  :  v",
+];
 
 /** What the JVM reads from the texts above (one JVM start for all: it takes seconds). */
 let javaRead: { spellings: string[][]; others: string[][]; lines: string[][] };
@@ -89,6 +101,10 @@ describe("extraProperties that undo the hardening", () => {
                 assert.equal(problem.key, `extraProperties.${name}`);
                 assert.match(
                     problem.problem,
+                    /blanks, ':', '=', '\\', '#', '!' and line breaks in a key change what it reads$/,
+                );
+                assert.match(
+                    problem.problem,
                     /is read by TorchServe \(Java's Properties\.load\) as the key "enable_envvars_config"/,
                 );
                 assert.match(
@@ -104,6 +120,13 @@ describe("extraProperties that undo the hardening", () => {
         assert.deepEqual(broken.sort(), ["enable_envvars_config", "x"], "a line break starts another entry");
         assert.deepEqual(comment, [], "a comment is no entry");
         assert.match(problemsOf({ "x\nenable_envvars_config": "true" }, true)[0].problem, /as the key "x"/);
+        const blank = problemsOf({ "a\\ b": "1" }, true)[0];
+        assert.match(blank.problem, /as the key "a b"/);
+        assert.equal(
+            blank.fix,
+            "pulumi config rm --path 'extraProperties.a\\ b'",
+            "no key to suggest: it is no plain key",
+        );
         const commented = problemsOf({ "#enable_envvars_config": "true" }, true)[0];
         assert.match(commented.problem, /comment or a blank line/);
         assert.equal(commented.fix, "pulumi config rm --path 'extraProperties.#enable_envvars_config'");

@@ -96,7 +96,19 @@ describe("secret config in error messages", () => {
             assertHidden(fromStackConfig({ extraProperties: secret }, ["extraProperties"]), secret, /must be a map/);
             for (const key of ["modelVersion", "archiveKeep", "serviceType"]) {
                 const refused = fromStackConfig({ [key]: secret }, [key]);
-                assertHidden(refused, secret, /is set as a secret, but its value ends up in plain text/);
+                assertHidden(
+                    refused,
+                    secret,
+                    /is set as a secret, but its value ends up in plain text .*only extraProperties entries can stay secret/,
+                );
+                const parsed = errorOf(() =>
+                    parseStackConfig({ [`torchserve-stack:${key}`]: secret }, "torchserve-stack", "dev", [key]),
+                );
+                assert.deepEqual(
+                    parsed.problems.map((p) => [p.key, p.secret]),
+                    [[key, true]],
+                    "refused while parsing, with no other problem of the value",
+                );
                 assert.equal(refused.problems.length, 1, "nothing but the refusal: other checks quote values");
             }
         });
@@ -146,6 +158,19 @@ describe("secret config in error messages", () => {
         });
         assert.equal(map.problem, "is [secret] or [secret]");
         assert.equal("value" in map, false, "the value is not kept");
+        const scrubbed = (value: unknown, text: string) =>
+            hideSecretValue({ key: "extraProperties.x", value, problem: text, fix: "-" }).problem;
+        assert.equal(scrubbed(ESCAPED_SECRET, `at ${JSON.stringify(ESCAPED_SECRET).slice(1, -1)}.`), "at [secret].");
+        assert.equal(scrubbed("Zq7JvKwYpQx", 'is "Zq7JvKwYpQx"'), "is [secret]", "the quoted copy with its quotes");
+        assert.equal(scrubbed(98765432, "port 98765432"), "port [secret]");
+        assert.equal(scrubbed("Zq7J", "is Zq7J"), "is [secret]");
+        assert.equal(scrubbed("in", "must be in the list"), "must be in the list", "too short to hide anything");
+        for (const value of [true, "true", " FALSE"]) {
+            assert.equal(scrubbed(value, "set allowUnsafeExtraProperties true"), "set allowUnsafeExtraProperties true");
+        }
+        for (const value of [undefined, null]) {
+            assert.equal(scrubbed(value, "is not set"), "is not set");
+        }
     });
 
     it("still shows values of keys that are not secret", () => {
