@@ -164,6 +164,9 @@ describe("secret config in error messages", () => {
         assert.equal(scrubbed("Zq7JvKwYpQx", 'is "Zq7JvKwYpQx"'), "is [secret]", "the quoted copy with its quotes");
         assert.equal(scrubbed(98765432, "port 98765432"), "port [secret]");
         assert.equal(scrubbed("Zq7J", "is Zq7J"), "is [secret]");
+        for (const word of ["mistrue", "truest", "falsetto"]) {
+            assert.equal(scrubbed(word, `is ${word}`), "is [secret]", "only true and false themselves are left");
+        }
         assert.equal(scrubbed("in", "must be in the list"), "must be in the list", "too short to hide anything");
         for (const value of [true, "true", " FALSE"]) {
             assert.equal(scrubbed(value, "set allowUnsafeExtraProperties true"), "set allowUnsafeExtraProperties true");
