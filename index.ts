@@ -19,11 +19,12 @@ const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret(key: strin
 export = async () => {
     const project = pulumi.getProject();
     const raw = pulumi.runtime.allConfig();
-    const args = parseStackConfig(raw, project, pulumi.getStack());
     // `allConfig` gives plain values: the secret flag is per key, and only extraProperties may carry one.
+    // Read before parsing: no config error may quote a secret value.
     const secretKeys = Object.keys(raw)
         .filter((key) => key.startsWith(`${project}:`) && isConfigSecret(key))
         .map((key) => key.slice(project.length + 1));
+    const args = parseStackConfig(raw, project, pulumi.getStack(), secretKeys);
     const appName = args.appName ?? DEFAULTS.appName;
     const recorded = await readRecordedState(args.namespace, appName);
     const torchserve = new TorchServeStack(

@@ -131,6 +131,26 @@ export function validateExtraProperties(
     for (const [name, value] of Object.entries(extra)) {
         const key = `extraProperties.${name}`;
         const fixFor = (v: string) => setPathCommand(key, v);
+        // First: a name TorchServe reads as another key (` enable_envvars_config`, `enable\_envvars_config`)
+        // would otherwise pass for an unknown key only as long as the allowlist below stays exact.
+        const asRead = propertyKeyAsRead(`${name}=`);
+        if (asRead !== name) {
+            problems.add({
+                key,
+                value,
+                problem:
+                    asRead === undefined
+                        ? "makes its line a comment or a blank line in config.properties, so TorchServe never reads it"
+                        : `is read by TorchServe (Java's Properties.load) as the key ${JSON.stringify(asRead)}: ` +
+                          "blanks, ':', '=', '\\', '#', '!' and line breaks in a key change what it reads",
+                fix:
+                    `pulumi config rm --path '${key}'` +
+                    (asRead && /^[a-z0-9_]+$/.test(asRead)
+                        ? `; to set ${asRead}, name it exactly: ${setPathCommand(`extraProperties.${asRead}`, "VALUE")}`
+                        : ""),
+            });
+            continue;
+        }
         if (Object.hasOwn(MANAGED_PROPERTY_KEYS, name)) {
             problems.add({
                 key,
@@ -173,7 +193,7 @@ export function validateExtraProperties(
                 key,
                 value,
                 problem: "has leading or trailing spaces, which config.properties parsers treat differently",
-                fix: fixFor(JSON.stringify(text.trim())),
+                fix: fixFor(problems.isSecret(key) ? "--secret VALUE" : JSON.stringify(text.trim())),
             });
         } else if (text.includes("$$")) {
             problems.add({
@@ -196,4 +216,35 @@ export function validateExtraProperties(
             });
         }
     }
+}
+
+/**
+ * The key `java.util.Properties.load` (TorchServe's frontend) reads from a rendered line
+ * (`<name>=<value>`): leading blanks skipped, the key ended by the first unescaped `=`, `:` or blank,
+ * escapes resolved (a backslash and `uXXXX`, `t`, `n`, `r`, `f`, or any other character, which stands
+ * for itself); undefined when the line is blank or a comment (`#`, `!`). Only the first line counts: a
+ * line break starts another entry.
+ */
+export function propertyKeyAsRead(line: string): string | undefined {
+    const first = line.split(/\r\n|\r|\n/, 1)[0].replace(/^[ \t\f]+/, "");
+    if (first === "" || first.startsWith("#") || first.startsWith("!")) {
+        return undefined;
+    }
+    let key = "";
+    for (let i = 0; i < first.length; i++) {
+        const c = first[i];
+        if (c === "=" || c === ":" || c === " " || c === "\t" || c === "\f") {
+            break;
+        }
+        if (c !== "\\") {
+            key += c;
+        } else if (first[i + 1] === "u" && /^[0-9a-fA-F]{4}$/.test(first.slice(i + 2, i + 6))) {
+            key += String.fromCharCode(parseInt(first.slice(i + 2, i + 6), 16));
+            i += 5;
+        } else if (i + 1 < first.length) {
+            key += ({ t: "\t", n: "\n", r: "\r", f: "\f" } as Record<string, string>)[first[i + 1]] ?? first[i + 1];
+            i++;
+        }
+    }
+    return key;
 }

@@ -8,6 +8,7 @@ export * from "./defaults";
 export * from "./errors";
 export * from "./extraProperties";
 export * from "./modelSettings";
+export * from "./secrets";
 export * from "./serverSettings";
 export * from "./serviceSettings";
 export * from "./settings";

@@ -5,8 +5,9 @@
  */
 import { AvailabilitySettings, resolveAvailability } from "./availabilitySettings";
 import { DEFAULTS } from "./defaults";
-import { ProblemList, setCommand as set } from "./errors";
+import { ConfigValidationError, ProblemList, setCommand as set } from "./errors";
 import { FileChecks, ModelSettings, resolveModel } from "./modelSettings";
+import { SECRET_CAPABLE_KEYS, plainTextSecretProblem } from "./secrets";
 import { ServerSettings, resolveServer } from "./serverSettings";
 import { ServiceSettings, resolveService } from "./serviceSettings";
 import { TorchServeStackArgs } from "./stackArgs";
@@ -30,29 +31,23 @@ export interface Settings {
     readonly secretConfig: boolean;
 }
 
-/** The one key whose value may be a secret: only it reaches nothing but config.properties. */
-export const SECRET_CAPABLE_KEYS: readonly string[] = ["extraProperties"];
-
 /**
  * Applies defaults to `args` and validates all of them, reporting every
- * problem at once. `secretKeys` are the stack config keys set as secrets.
- * Throws {@link ConfigValidationError}; never touches the cluster.
+ * problem at once. `secretKeys` are the stack config keys set as secrets: a
+ * problem about one never shows its value, and a key that may not be one is
+ * refused before anything else is checked (other checks quote other keys'
+ * values). Throws {@link ConfigValidationError}; never touches the cluster.
  */
 export function resolveSettings(
     args: TorchServeStackArgs,
     files: FileChecks,
     secretKeys: readonly string[] = [],
 ): Settings {
-    const problems = new ProblemList();
-    for (const key of secretKeys.filter((k) => !SECRET_CAPABLE_KEYS.includes(k))) {
-        problems.add({
-            key,
-            problem:
-                "is set as a secret, but its value ends up in plain text (object names, labels, the pod spec, " +
-                "command lines or stack outputs); only extraProperties entries can stay secret",
-            fix: `set it without --secret: pulumi config set ${key} VALUE`,
-        });
+    const plainText = secretKeys.filter((key) => !SECRET_CAPABLE_KEYS.includes(key)).map(plainTextSecretProblem);
+    if (plainText.length > 0) {
+        throw new ConfigValidationError(plainText);
     }
+    const problems = new ProblemList(secretKeys);
 
     const namespace = args.namespace;
     if (!isDnsLabel(namespace ?? "")) {

@@ -4,7 +4,8 @@
  * wrong types reported by key, together, before anything is built.
  */
 import { TorchServeStackArgs } from "./stackArgs";
-import { ConfigProblem, ConfigValidationError, didYouMean, setPathCommand } from "./errors";
+import { ConfigProblem, ConfigValidationError, didYouMean, hideSecretValue, setPathCommand } from "./errors";
+import { SECRET_CAPABLE_KEYS, plainTextSecretProblem } from "./secrets";
 import { shellQuote } from "./shellQuote";
 import { closestMatch } from "./validators";
 
@@ -83,11 +84,15 @@ export const CONFIG_KEYS: Readonly<Record<keyof TorchServeStackArgs, Kind>> = {
 /**
  * Parses the project's keys of `raw` (other namespaces such as `kubernetes:`
  * are left to their providers). The namespace defaults to the stack name.
+ * `secretKeys` (bare keys, as `pulumi config set --secret` marked them): a
+ * problem about one never shows its value, and one whose value would end up
+ * in plain text is refused (see {@link SECRET_CAPABLE_KEYS}).
  */
 export function parseStackConfig(
     raw: Readonly<Record<string, string>>,
     project: string,
     stack: string,
+    secretKeys: readonly string[] = [],
 ): TorchServeStackArgs {
     const problems: ConfigProblem[] = [];
     const values: Record<string, unknown> = {};
@@ -98,23 +103,31 @@ export function parseStackConfig(
             continue;
         }
         const key = fullKey.slice(prefix.length);
+        const secret = secretKeys.includes(key);
+        const report = (problem: ConfigProblem) => problems.push(secret ? hideSecretValue(problem) : problem);
         // Own keys only: `constructor` or `__proto__` must be unknown keys, not Object's members.
         const kind = Object.hasOwn(CONFIG_KEYS, key) ? CONFIG_KEYS[key as keyof TorchServeStackArgs] : undefined;
         if (!kind) {
             const hint = closestMatch(key, known);
-            problems.push({
+            // Set as a secret: the fix names the key to set, not the value.
+            const setHint = secret ? setSecretCommand : (k: string) => `pulumi config set ${k} ${shellQuote(text)}`;
+            report({
                 key,
                 value: text,
                 problem: `is not a torchserve-stack config key${didYouMean(hint)}`,
                 fix: hint
-                    ? `pulumi config rm ${key} && pulumi config set ${hint} ${shellQuote(text)}`
+                    ? `pulumi config rm ${key} && ${setHint(hint)}`
                     : `pulumi config rm ${key} (README.md lists every key)`,
             });
             continue;
         }
+        if (secret && !SECRET_CAPABLE_KEYS.includes(key)) {
+            problems.push(plainTextSecretProblem(key));
+            continue;
+        }
         const parsed = parseValue(key, kind, text);
         if ("problem" in parsed) {
-            problems.push(parsed.problem);
+            report(parsed.problem);
         } else if (parsed.value !== undefined) {
             values[key] = parsed.value;
         }
@@ -126,6 +139,17 @@ export function parseStackConfig(
         values.namespace = stack;
     }
     return values as unknown as TorchServeStackArgs;
+}
+
+/** The command that sets `key` again without quoting a secret value: VALUE is for the user to fill in. */
+function setSecretCommand(key: string): string {
+    const kind = CONFIG_KEYS[key as keyof TorchServeStackArgs];
+    const secret = SECRET_CAPABLE_KEYS.includes(key) ? "--secret " : "";
+    return kind === "stringMap"
+        ? `pulumi config set ${secret}--path '${key}.NAME' VALUE`
+        : kind === "stringList"
+          ? `pulumi config set ${secret}--path '${key}[0]' VALUE`
+          : `pulumi config set ${secret}${key} VALUE`;
 }
 
 type Parsed = { value: unknown } | { problem: ConfigProblem };

@@ -5,9 +5,9 @@
  * prints it: only the message for a RunError (an expected error), the stack
  * trace as well for anything else.
  *
- * Usage: node mockProgram.js '<json: [{config, stack, stackOutputs?}, ...]>'
+ * Usage: node mockProgram.js '<json: [{config, stack, stackOutputs?, secretKeys?}, ...]>'
  * (stackOutputs: the stack's last outputs, which the program reads through a
- * StackReference to itself).
+ * StackReference to itself; secretKeys: the full config keys set as secrets).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MockRun, Recorded } from "./mocks";
@@ -16,8 +16,9 @@ async function runProgram(
     config: Record<string, string>,
     stack: string,
     stackOutputs: Record<string, unknown> = {},
+    secretKeys: string[] = [],
 ): Promise<{ resources?: Recorded[]; outputs?: Record<string, unknown>; error?: string }> {
-    const run = await MockRun.start(stack, config, true, stackOutputs);
+    const run = await MockRun.start(stack, config, true, stackOutputs, { secretKeys });
     const program = require.resolve("../../index");
     delete require.cache[program];
     let outputs: Record<string, unknown> | undefined;
@@ -48,10 +49,11 @@ async function main(): Promise<void> {
         config: Record<string, string>;
         stack: string;
         stackOutputs?: Record<string, unknown>;
+        secretKeys?: string[];
     }[];
     const results = [];
-    for (const { config, stack, stackOutputs } of runs) {
-        results.push(await runProgram(config, stack, stackOutputs));
+    for (const { config, stack, stackOutputs, secretKeys } of runs) {
+        results.push(await runProgram(config, stack, stackOutputs, secretKeys));
     }
     process.stdout.write("\n@@RESULT@@" + JSON.stringify(results));
 }

@@ -55,6 +55,8 @@ function secretPathsOf(value: unknown, at = ""): string[] {
 export class MockRun {
     private readonly registered: { type: string; name: string; inputs: any }[] = [];
     private readonly options = new Map<string, Options>();
+    /** What each component registered as its outputs (`registerOutputs`), serialized, by name. */
+    readonly componentOutputs = new Map<string, unknown>();
 
     private constructor() {}
 
@@ -118,6 +120,11 @@ export class MockRun {
                 ignoreChanges: req.getIgnorechangesList(),
             });
             return register(req, callback);
+        };
+        const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+        monitor.registerResourceOutputs = (req: any, callback: any) => {
+            run.componentOutputs.set(req.getUrn().split("::").pop()!, req.getOutputs()?.toJavaScript());
+            return registerOutputs(req, callback);
         };
         pulumi.runtime.setAllConfig(config, options.secretKeys);
         return run;

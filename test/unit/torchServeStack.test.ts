@@ -13,6 +13,7 @@ import { FileHashCache, Release } from "../../components/store";
 import { TorchServeStack, TorchServeStackHost } from "../../components/torchServeStack";
 import { makeModelDir } from "../support/fixtures";
 import { MockRun, MockRunOptions, Recorded } from "../support/mocks";
+import { PLAIN_SECRET, assertNoSecret } from "../support/secrets";
 
 const fixture = makeModelDir("tsstack-program-");
 const hashCache = new FileHashCache();
@@ -34,7 +35,16 @@ async function deploy(
     recordedRelease?: Release,
     more: TorchServeStackHost = {},
     mock: MockRunOptions & { preview?: boolean } = {},
-): Promise<{ resources?: Recorded[]; error?: Error; outputs?: Record<string, any>; release?: Release }> {
+): Promise<{
+    resources?: Recorded[];
+    error?: Error;
+    outputs?: Record<string, any>;
+    release?: Release;
+    /** What the component registered as its outputs. */
+    componentOutputs?: unknown;
+    /** What it logged as warnings (under mocks the SDK prints them with console.warn). */
+    warnings: string[];
+}> {
     const run = await MockRun.start(
         stackName,
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`torchserve-stack:${k}`, v])),
@@ -45,8 +55,16 @@ async function deploy(
     let error: Error | undefined;
     let outputs: Record<string, unknown> | undefined;
     let release: Release | undefined;
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
     try {
-        const args = parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
+        const args = parseStackConfig(
+            pulumi.runtime.allConfig(),
+            pulumi.getProject(),
+            pulumi.getStack(),
+            mock.secretKeys,
+        );
         const host = {
             hashCache,
             recordedRelease,
@@ -69,8 +87,14 @@ async function deploy(
     } catch (caught) {
         error = caught as Error;
     }
-    const resources = await run.finish();
-    return error ? { error, resources } : { resources, outputs, release };
+    let resources: Recorded[];
+    try {
+        resources = await run.finish();
+    } finally {
+        console.warn = warn;
+    }
+    const componentOutputs = run.componentOutputs.get(config.appName ?? DEFAULTS.appName);
+    return error ? { error, resources, warnings } : { resources, outputs, release, componentOutputs, warnings };
 }
 
 /** The release a successful deploy of this config records. */
@@ -449,8 +473,86 @@ describe("TorchServeStack under mocks", () => {
         );
         assert.match(
             result.error!.message,
-            /modelVersion = \(not set\): is set as a secret, but its value ends up in plain text/,
+            /modelVersion = \[secret\]: is set as a secret, but its value ends up in plain text/,
         );
+    });
+
+    it("never puts secret config in its outputs, its release, its warnings or any object but the Secret", async () => {
+        const config = {
+            ...base,
+            modelVersion: "v1",
+            extraProperties: JSON.stringify({ keystore_pass: PLAIN_SECRET }),
+            // A warning, to see that none quotes the secret.
+            memoryLimit: "256Mi",
+            memoryRequest: "128Mi",
+        };
+        const built = await deploy(config, "dev", undefined, {}, { secretKeys: ["extraProperties"], preview: false });
+        assert.equal(built.error, undefined);
+        const [secret, ...others] = [
+            one(built.resources!, "kubernetes:core/v1:Secret"),
+            ...built.resources!.filter((r) => r.type !== "kubernetes:core/v1:Secret"),
+        ];
+        assert.match(secret.inputs.stringData.value["config.properties"], /^keystore_pass=Zq7J"vKwY'pQx$/m);
+        assert.ok(built.componentOutputs, "the component registered its outputs");
+        assert.match(JSON.stringify(built.componentOutputs), /"configSecretName":"torchserve-config-secret-/);
+        assert.equal(built.warnings.length, 1, built.warnings.join("\n"));
+        for (const [where, value] of Object.entries({
+            "the component's outputs": built.componentOutputs,
+            "the recorded release": built.release,
+            "the warnings": built.warnings,
+            "the other objects": others,
+        })) {
+            assertNoSecret(JSON.stringify(value), PLAIN_SECRET, where);
+        }
+    });
+
+    it("keeps the management port off the policy, the Services, the pods and beyond loopback with exposeMetrics alone", async () => {
+        const resources = await resourcesOf({ ...base, modelVersion: "v1", exposeMetrics: "true" });
+        const policy = one(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy").inputs.spec;
+        assert.deepEqual(
+            policy.ingress.map((rule: any) => rule.ports.map((p: any) => p.port)),
+            [["ts", "ts-metrics"], ["ts-metrics"]],
+        );
+        const services = byType(resources, "kubernetes:core/v1:Service");
+        assert.deepEqual(
+            services.map((s) => [s.name, s.inputs.spec.ports.map((p: any) => p.name)]),
+            [
+                ["torchserve-internal-service", ["metrics"]],
+                ["torchserve-service", ["preds", "metrics"]],
+            ],
+        );
+        const container = one(resources, "kubernetes:apps/v1:Deployment").inputs.spec.template.spec.containers[0];
+        assert.deepEqual(
+            container.ports.map((p: any) => p.name),
+            ["ts", "ts-metrics"],
+        );
+        const properties = one(resources, "kubernetes:core/v1:ConfigMap").inputs.data["config.properties"];
+        assert.match(properties, /^management_address=http:\/\/127\.0\.0\.1:8081$/m);
+        assert.match(properties, /^metrics_address=http:\/\/0\.0\.0\.0:8082$/m);
+    });
+
+    it("warns when memoryLimit is below what a pod needs for the model it deploys, with the figures", async () => {
+        // 64 MiB of weights (a sparse file): the figures tell its size from none.
+        const big = makeModelDir("tsstack-memory-");
+        fs.truncateSync(big.args.serializedFile!, 64 * 2 ** 20);
+        const config = {
+            ...infra,
+            serializedFile: big.args.serializedFile!,
+            handler: big.args.handler!,
+            extraFiles: JSON.stringify(big.args.extraFiles),
+            modelStorePath: big.store,
+            modelVersion: "v1",
+            memoryRequest: "128Mi",
+        };
+        const low = await deploy({ ...config, memoryLimit: "256Mi" });
+        assert.equal(low.error, undefined);
+        assert.deepEqual(low.warnings, [
+            "warning: [runtime] memoryLimit 256Mi is below the 0.34 GiB each pod needs for 1 version (v1) × 1 " +
+                "worker: the pods will be killed for memory while loading; raise memoryLimit, or lower " +
+                "servedVersions or maxWorkers (about 0.41 GiB leaves room to load)",
+        ]);
+        const enough = await deploy({ ...config, memoryLimit: "512Mi" });
+        assert.deepEqual(enough.warnings, [], "no warning when the limit holds the model and its loading");
     });
 
     it("reports a rollout its controller gave up on, before the rotation, which then never runs", async () => {

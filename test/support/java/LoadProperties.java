@@ -3,19 +3,24 @@ import java.io.InputStream;
 import java.util.Properties;
 import java.util.TreeMap;
 
-/** Loads a config.properties file the way TorchServe's ConfigManager does and prints it as JSON. */
+/**
+ * Loads config.properties files the way TorchServe's ConfigManager does and prints each as JSON, one
+ * line per file, in the order given (one JVM start for many files).
+ */
 public class LoadProperties {
     public static void main(String[] args) throws Exception {
-        Properties properties = new Properties();
-        try (InputStream in = new FileInputStream(args[0])) {
-            properties.load(in);
+        for (String file : args) {
+            Properties properties = new Properties();
+            try (InputStream in = new FileInputStream(file)) {
+                properties.load(in);
+            }
+            StringBuilder json = new StringBuilder("{");
+            for (var entry : new TreeMap<>(properties).entrySet()) {
+                if (json.length() > 1) json.append(',');
+                json.append(quote(entry.getKey().toString())).append(':').append(quote(entry.getValue().toString()));
+            }
+            System.out.println(json.append('}'));
         }
-        StringBuilder json = new StringBuilder("{");
-        for (var entry : new TreeMap<>(properties).entrySet()) {
-            if (json.length() > 1) json.append(',');
-            json.append(quote(entry.getKey().toString())).append(':').append(quote(entry.getValue().toString()));
-        }
-        System.out.println(json.append('}'));
     }
 
     private static String quote(String s) {

@@ -230,6 +230,12 @@ describe("resolveSettings", () => {
             "exposeManagement",
             /LoadBalancer Service without token authorization/,
         ],
+        [
+            "management on a NodePort without token auth",
+            { serviceType: "NodePort", exposeManagement: true },
+            "exposeManagement",
+            /NodePort Service without token authorization/,
+        ],
         ["token auth with two replicas", { tokenAuth: true }, "tokenAuth", /2 pods: each pod generates its own keys/],
         [
             "token auth with an autoscaler",

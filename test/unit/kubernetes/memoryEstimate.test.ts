@@ -11,10 +11,11 @@ const settingsWith = (extra: Partial<TorchServeStackArgs>) => resolveSettings({ 
 
 describe("memory a pod needs", () => {
     it("is the frontend plus, per worker of every version, a Python worker and its weights; loading adds the largest", () => {
-        const estimate = estimatePodMemory([GIB, 100 * MIB], 2);
+        // Smallest first: the largest is not the first (nor the last of three).
+        const estimate = estimatePodMemory([100 * MIB, GIB, 200 * MIB], 2);
         assert.equal(
             estimate.residentBytes,
-            FRONTEND_BYTES + 2 * (WORKER_BYTES + GIB) + 2 * (WORKER_BYTES + 100 * MIB),
+            FRONTEND_BYTES + 2 * (WORKER_BYTES + 100 * MIB) + 2 * (WORKER_BYTES + GIB) + 2 * (WORKER_BYTES + 200 * MIB),
         );
         assert.equal(estimate.loadingBytes, estimate.residentBytes + GIB);
         assert.equal(estimate.unknownVersions, 0);
@@ -67,6 +68,17 @@ describe("memory warnings", () => {
             "memoryLimit 2Gi is below the 2.44 GiB each pod needs for 1 version (v2) × 2 workers: the pods " +
                 "will be killed for memory while loading; raise memoryLimit, or lower servedVersions or " +
                 "maxWorkers (about 3.44 GiB leaves room to load)",
+        );
+    });
+
+    it("counts the page cache of the largest version, wherever it is in the list", () => {
+        const [warning, ...rest] = memoryWarnings(settingsWith({ memoryLimit: "2Gi" }), ["v2", "v1"], [100 * MIB, GIB]);
+        assert.equal(rest.length, 0);
+        assert.equal(
+            warning,
+            "memoryLimit 2Gi leaves no room to load 2 versions (v2, v1) × 1 worker: they need 1.54 GiB resident " +
+                "plus 1.00 GiB of page cache while loading, so the pods load under memory pressure (slow starts); " +
+                "raise memoryLimit, or lower servedVersions or maxWorkers (about 2.54 GiB)",
         );
     });
 

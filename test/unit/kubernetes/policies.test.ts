@@ -40,6 +40,28 @@ describe("NetworkPolicy", () => {
         assert.deepEqual(policy.spec.ingress[1].from, [fromNamespace("observability")]);
     });
 
+    it("admits inference from exactly the one client namespace named", () => {
+        const policy = buildNetworkPolicy(settingsWith({ inferenceFromNamespaces: ["apps"] }))! as any;
+        assert.deepEqual(policy.spec.ingress[0], {
+            ports: [{ port: "ts", protocol: "TCP" }],
+            from: [fromNamespace("apps")],
+        });
+    });
+
+    it("adds only the port exposed to the clients' rule: metrics alone never admits the management port", () => {
+        const metrics = buildNetworkPolicy(settingsWith({ exposeMetrics: true }))! as any;
+        assert.deepEqual(
+            metrics.spec.ingress.map((rule: any) => rule.ports.map((p: any) => p.port)),
+            [["ts", "ts-metrics"], ["ts-metrics"]],
+        );
+        assert.doesNotMatch(JSON.stringify(metrics), /ts-management/);
+        const management = buildNetworkPolicy(settingsWith({ exposeManagement: true }))! as any;
+        assert.deepEqual(
+            management.spec.ingress[0].ports.map((p: any) => p.port),
+            ["ts", "ts-management"],
+        );
+    });
+
     it("adds the management and metrics ports to the clients' rule only when they are exposed", () => {
         const policy = buildNetworkPolicy(settingsWith({ exposeManagement: true, exposeMetrics: true }))! as any;
         assert.deepEqual(

@@ -55,6 +55,16 @@ describe("services", () => {
         );
     });
 
+    it("exposes metrics alone on the main Service without the management port on either Service", () => {
+        const metrics = resolveSettings({ ...fixture.args, exposeMetrics: true }, realFiles);
+        assert.deepEqual(
+            [buildInferenceServiceSpec(metrics), buildInternalServiceSpec(metrics)].map((spec: any) =>
+                spec.ports.map((p: any) => p.name),
+            ),
+            [["preds", "metrics"], ["metrics"]],
+        );
+    });
+
     it("adds Prometheus scrape annotations only with metrics_mode=prometheus", () => {
         assert.deepEqual(scrapeAnnotations(settings), {
             "prometheus.io/scrape": "true",
