@@ -93,7 +93,14 @@ describe("deploy command flags", () => {
 
 describe("the --stack name", () => {
     it("takes organization-qualified names; the stack file is named after the stack's own name", () => {
-        for (const stack of ["prod", "acme/prod", "organization/torchserve-stack/prod", "team_a.v2"]) {
+        for (const stack of [
+            "prod",
+            "acme/prod",
+            "organization/torchserve-stack/prod",
+            "team_a.v2",
+            ".prod",
+            "prod.",
+        ]) {
             assert.equal(parse("--stack", stack).stack, stack);
         }
         assert.equal(stackFileName("prod"), "Pulumi.prod.yaml");

@@ -60,5 +60,9 @@ describe("the run's config file", () => {
                 /^\/app\/Pulumi\.prod\.yaml is not valid YAML: .+ at line 2, column \d+/.test(e.message) &&
                 /Fix the file/.test(e.message),
         );
+        assert.throws(
+            () => runConfigFileText("config: [\n", "p", {}),
+            (e: Error) => e.message.startsWith("the stack file is not valid YAML: "),
+        );
     });
 });

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { USAGE, UsageError } from "../../../deploy/options";
 import { runConfigFileText } from "../../../deploy/runConfigFile";
-import { EXIT_CODES, FailureKind, NO_ENGINE_ERROR, RunReport, UNKNOWN_VALUE } from "../../../deploy/runReport";
+import { EXIT_CODES, FailureKind, NO_ENGINE_ERROR, RunReport } from "../../../deploy/runReport";
 import { EngineRun, closingLines, failedBeforeRunning, summarizeRun } from "../../../deploy/summary";
 
 const PROJECT = "urn:pulumi:prod::torchserve-stack::";
@@ -18,6 +18,8 @@ const COMPONENT = `${PROJECT}torchserve:index:TorchServeStack::torchserve`;
 const DEPLOYMENT = `${PROJECT}torchserve:index:TorchServeStack$kubernetes:apps/v1:Deployment::torchserve-deployment`;
 const CONFIG_MAP = `${PROJECT}torchserve:index:TorchServeStack$kubernetes:core/v1:ConfigMap::torchserve-config`;
 const MEMORY_WARNING = "memoryLimit 64Mi is below the 0.28 GiB each pod needs";
+/** How the engine sends a value a preview cannot know. */
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 let sequence = 0;
 function event(fields: Partial<EngineEvent>): EngineEvent {
@@ -31,6 +33,7 @@ const diagnostic = (severity: string, message: string, extra: object = {}) =>
 /** The events of a preview that would roll prod from v2 to v3, as the engine sends them. */
 function previewEvents(): EngineEvent[] {
     return [
+        event({ resourcePreEvent: { ...step(SELF, "read"), planning: true } }),
         event({ resOutputsEvent: { ...step(SELF, "read", { outputs: { modelVersion: "v2" } }), planning: true } }),
         event({ resourcePreEvent: { ...step(DEPLOYMENT, "update"), planning: true } }),
         event({ resourcePreEvent: { ...step(CONFIG_MAP, "replace"), planning: true } }),
@@ -41,6 +44,7 @@ function previewEvents(): EngineEvent[] {
         diagnostic("warning", "archiveKeep 2 takes effect at the next model deploy"),
         diagnostic("info", "[torchserve-stack archive] reusing demo.v3"),
         diagnostic("warning", "still waiting", { ephemeral: true }),
+        diagnostic("warning", " \n"),
         event({
             resOutputsEvent: {
                 ...step(STACK_URN, "update", {
@@ -49,16 +53,18 @@ function previewEvents(): EngineEvent[] {
                     loadedVersions: ["v3", "v2"],
                     predictionUrl: "http://torchserve.prod.svc:8080/predictions/demo",
                     deploymentName: UNKNOWN_VALUE,
+                    configSecretName: null,
                     release: { version: "v3", history: [UNKNOWN_VALUE] },
                 }),
                 planning: true,
             },
         }),
+        event({ resOutputsEvent: { ...step(DEPLOYMENT, "update", { spec: { replicas: 2 } }), planning: true } }),
         event({
             summaryEvent: {
                 maybeCorrupt: false,
                 durationSeconds: 3,
-                resourceChanges: { update: 2, replace: 1, same: 9 } as any,
+                resourceChanges: { update: 2, replace: 1, same: 9, delete: 0 } as any,
                 policyPacks: {},
             },
         }),
@@ -129,7 +135,24 @@ describe("the deploy command's exit codes", () => {
         assert.equal(summary.operation, "preview");
         assert.match(summary.failure!.message, /^\/app\/Pulumi\.prod\.yaml is not valid YAML: .*line \d+, column \d+/);
         const other = failedBeforeRunning("prod", false, new Error("EACCES: permission denied"));
-        assert.deepEqual([other.exitCode, other.failure], [1, { kind: "other", message: "EACCES: permission denied" }]);
+        assert.deepEqual(other, {
+            stack: "prod",
+            operation: "up",
+            result: "failed",
+            exitCode: 1,
+            failure: { kind: "other", message: "EACCES: permission denied" },
+            modelName: null,
+            modelVersion: null,
+            previousModelVersion: null,
+            loadedVersions: [],
+            predictionUrl: null,
+            rolloutSeconds: null,
+            durationSeconds: 0,
+            changes: {},
+            changedResources: [],
+            warnings: [],
+            outputs: {},
+        });
     });
 });
 
@@ -143,13 +166,15 @@ describe("the deploy summary, from the engine's events", () => {
         assert.equal(summary.previousModelVersion, "v2", "the version deployed now");
         assert.deepEqual(summary.loadedVersions, ["v3", "v2"]);
         assert.equal(summary.predictionUrl, "http://torchserve.prod.svc:8080/predictions/demo");
-        assert.deepEqual(summary.changes, { update: 2, replace: 1, same: 9 });
+        assert.deepEqual(summary.changes, { update: 2, replace: 1, same: 9, delete: 0 });
+        assert.equal(summary.rolloutSeconds, null, "nothing rolled");
         assert.deepEqual(summary.changedResources, [
             { op: "update", type: "kubernetes:apps/v1:Deployment", name: "torchserve-deployment" },
             { op: "replace", type: "kubernetes:core/v1:ConfigMap", name: "torchserve-config" },
         ]);
         assert.deepEqual(summary.warnings, [MEMORY_WARNING, "archiveKeep 2 takes effect at the next model deploy"]);
         assert.equal(summary.outputs.deploymentName, null, "a value the preview cannot know is null");
+        assert.equal(summary.outputs.configSecretName, null);
         assert.deepEqual(summary.outputs.release, { version: "v3", history: [null] });
         assert.equal(summary.durationSeconds, 4.568);
         assert.deepEqual(closingLines(summary), [
@@ -166,6 +191,12 @@ describe("the deploy summary, from the engine's events", () => {
         const summary = summarizeRun(engineRun(events, { preview: true }));
         assert.equal(summary.previousModelVersion, "v2");
         assert.equal(summary.modelVersion, "v3");
+        const noPlan = summarizeRun(engineRun([], { preview: true }));
+        assert.equal(noPlan.modelVersion, "v2", "no outputs from the program: what is deployed now");
+        const nothing = summarizeRun({ ...engineRun([], { preview: true }), outputs: {} });
+        assert.deepEqual(closingLines(nothing), [
+            "preview: would deploy (no model) (no version) (deployed now: none), loaded (none); no changes",
+        ]);
     });
 
     it("keeps a secret output secret", () => {
@@ -203,10 +234,13 @@ describe("the deploy summary, from the engine's events", () => {
             changedResources: report.changedResources,
         });
         assert.deepEqual(
-            [summary.modelVersion, summary.previousModelVersion, summary.rolloutSeconds, summary.exitCode],
-            ["v3", "v2", 12.25, 0],
+            [summary.operation, summary.modelVersion, summary.previousModelVersion, summary.rolloutSeconds],
+            ["up", "v3", "v2", 12.25],
         );
+        assert.deepEqual([summary.exitCode, summary.result], [0, "succeeded"]);
         assert.deepEqual(closingLines(summary), ["done: demo v3 (was v2), loaded v3, v2"]);
+        const first = summarizeRun({ ...engineRun([], { preview: false }), previousOutputs: {} });
+        assert.deepEqual(closingLines(first), ["done: demo v2 (was none), loaded v2"]);
     });
 
     it("tells what still serves after a failed rollout and how to roll back; exit 4", () => {
@@ -237,5 +271,9 @@ describe("the deploy summary, from the engine's events", () => {
             engineRun([], { preview: false, failure: { kind: "other", message: NO_ENGINE_ERROR }, cliStderr: " " }),
         );
         assert.equal(silent.failure!.message, NO_ENGINE_ERROR);
+        const said = summarizeRun(
+            engineRun([], { preview: false, failure: { kind: "archive", message: "out of disk" }, cliStderr: stderr }),
+        );
+        assert.equal(said.failure!.message, "out of disk", "the engine's words when it had some");
     });
 });
