@@ -98,10 +98,15 @@ async function selectStack(name: string, workspace: LocalWorkspace): Promise<Sta
     try {
         return await Stack.select(name, workspace);
     } catch (error) {
+        const backend = process.env.PULUMI_BACKEND_URL ?? "the Pulumi Cloud";
+        // The backend's own rules for names (a self-managed one takes only the organization `organization`).
+        const refused = /^error: (.*(?:organization|project|stack) name\b.*)$/im.exec(String((error as Error).message));
+        if (refused) {
+            throw new UsageError(`--stack ${name}: ${refused[1]} (state backend ${backend})`, { cause: error });
+        }
         if (!/no stack named/i.test(String((error as Error).message))) {
             throw error;
         }
-        const backend = process.env.PULUMI_BACKEND_URL ?? "the Pulumi Cloud";
         throw new UsageError(
             `stack ${name} does not exist in this state backend (${backend}); ` +
                 `create it once with: pulumi stack init ${name}`,

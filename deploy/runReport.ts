@@ -62,7 +62,8 @@ export class RunReport {
             if (!event.resourcePreEvent?.planning) {
                 this.started.set(pre.urn, this.now());
             }
-            if (pre.type !== "pulumi:pulumi:Stack") {
+            // The stack itself and the default providers are not what a pipeline deploys.
+            if (pre.type !== "pulumi:pulumi:Stack" && !pre.type.startsWith("pulumi:providers:")) {
                 this.changed.set(pre.urn, { op: pre.op, type: pre.type, name: urnName(pre.urn) });
             }
         }

@@ -35,7 +35,7 @@ export interface DeploySummary {
     readonly durationSeconds: number;
     /** Resources by operation (a preview: what it would do), as the engine counts them. */
     readonly changes: Readonly<Record<string, number>>;
-    /** The resources the run changed (a preview: would change). */
+    /** The resources the run changed (a preview: would change), providers left out. */
     readonly changedResources: readonly ChangedResource[];
     /** Every warning the program and the providers raised (the engine's diagnostics of severity warning). */
     readonly warnings: readonly string[];

@@ -17,6 +17,7 @@ const SELF = `${PROJECT}pulumi:pulumi:StackReference::organization/torchserve-st
 const COMPONENT = `${PROJECT}torchserve:index:TorchServeStack::torchserve`;
 const DEPLOYMENT = `${PROJECT}torchserve:index:TorchServeStack$kubernetes:apps/v1:Deployment::torchserve-deployment`;
 const CONFIG_MAP = `${PROJECT}torchserve:index:TorchServeStack$kubernetes:core/v1:ConfigMap::torchserve-config`;
+const PROVIDER = `${PROJECT}pulumi:providers:command::default_1_2_1`;
 const MEMORY_WARNING = "memoryLimit 64Mi is below the 0.28 GiB each pod needs";
 /** How the engine sends a value a preview cannot know. */
 const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -39,6 +40,7 @@ function previewEvents(): EngineEvent[] {
         event({ resourcePreEvent: { ...step(CONFIG_MAP, "replace"), planning: true } }),
         event({ resourcePreEvent: { ...step(STACK_URN, "update"), planning: true } }),
         event({ resourcePreEvent: { ...step(COMPONENT, "same"), planning: true } }),
+        event({ resourcePreEvent: { ...step(PROVIDER, "create"), planning: true } }),
         diagnostic("warning", `${MEMORY_WARNING}\n`),
         diagnostic("warning", `${MEMORY_WARNING}\n`),
         diagnostic("warning", "archiveKeep 2 takes effect at the next model deploy"),
