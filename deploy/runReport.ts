@@ -64,7 +64,9 @@ export class RunReport {
             }
             // The stack itself and the default providers are not what a pipeline deploys.
             if (pre.type !== "pulumi:pulumi:Stack" && !pre.type.startsWith("pulumi:providers:")) {
-                this.changed.set(pre.urn, { op: pre.op, type: pre.type, name: urnName(pre.urn) });
+                // A replacement comes as several steps (create-replacement, replace, delete-replaced): one replace.
+                const op = pre.op.includes("replace") ? "replace" : pre.op;
+                this.changed.set(pre.urn, { op, type: pre.type, name: urnName(pre.urn) });
             }
         }
         const done = event.resOutputsEvent?.metadata;
