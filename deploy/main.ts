@@ -3,17 +3,18 @@
  * one real engine run through Pulumi's Automation API with this run's model
  * given as flags, the engine's progress streamed to stderr, and a JSON summary
  * as the last line on stdout. Exit codes: 0 done, 2 bad input, 3 archive step
- * failed, 4 rollout failed, 1 anything else.
+ * failed, 4 rollout failed, 1 anything else. This file is the I/O (the CLI,
+ * files, streams); what the run's result means is decided in summary.ts.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { inClusterKubeconfig } from "./inCluster";
-import { DeployOptions, UsageError, parseDeployArgs } from "./options";
-import { EXIT_CODES, FailureKind, NO_ENGINE_ERROR, RunReport } from "./runReport";
+import { DeployOptions, UsageError, parseDeployArgs, stackFileName } from "./options";
+import { RunReport } from "./runReport";
 import { runConfigFileText } from "./runConfigFile";
-import { DeploySummary, modelFields, plainOutputs } from "./summary";
+import { DeploySummary, closingLines, failedBeforeRunning, plainOutputs, summarizeRun } from "./summary";
 
 /** This program's project directory: bin/deploy/main.js -> the repository root. */
 const PROGRAM_DIR = path.resolve(__dirname, "..", "..");
@@ -38,14 +39,16 @@ async function deploy(options: DeployOptions): Promise<DeploySummary> {
         const workspace = await LocalWorkspace.create({ workDir: options.projectDir, envVars, pulumiCommand });
         const project = (await workspace.projectSettings()).name;
         const stack = await selectStack(options.stack, workspace);
-        const configFile = path.join(scratch, `Pulumi.${options.stack}.yaml`);
-        const committed = path.join(options.projectDir, `Pulumi.${options.stack.split("/").pop()}.yaml`);
+        // Named after the stack's own name (`org/prod` -> Pulumi.prod.yaml), as Pulumi names the committed one.
+        const configFile = path.join(scratch, stackFileName(options.stack));
+        const committed = path.join(options.projectDir, stackFileName(options.stack));
         fs.writeFileSync(
             configFile,
             runConfigFileText(
                 fs.existsSync(committed) ? fs.readFileSync(committed, "utf8") : undefined,
                 project,
                 options.runConfig,
+                committed,
             ),
         );
 
@@ -57,7 +60,7 @@ async function deploy(options: DeployOptions): Promise<DeploySummary> {
             onEvent: report.onEvent,
         };
         progress(`${options.preview ? "previewing" : "deploying"} stack ${options.stack} (${describeRun(options)})`);
-        let failure: { readonly kind: FailureKind; readonly message: string } | null = null;
+        let failed: { error: unknown } | undefined;
         let outputs: Record<string, unknown> | undefined;
         try {
             if (options.preview) {
@@ -66,40 +69,26 @@ async function deploy(options: DeployOptions): Promise<DeploySummary> {
                 outputs = plainOutputs((await stack.up(common)).outputs);
             }
         } catch (error) {
-            failure = report.classify();
-            if (failure.message === NO_ENGINE_ERROR) {
-                // The CLI failed before the engine reported anything (a locked stack, a bad backend): its own words.
-                const stderr = String(
-                    (error as { commandResult?: { stderr?: string } }).commandResult?.stderr ?? error,
-                );
-                failure = { kind: failure.kind, message: stderr.trim().split("\n").slice(-8).join("\n") };
-            }
+            failed = { error };
         }
-        const previous = report.previousOutputs ?? {};
-        outputs ??= failure || options.preview ? plainOutputs(await stack.outputs()) : {};
-        if (failure?.kind === "rollout") {
-            const serving = modelFields(outputs).modelVersion;
-            failure = {
-                kind: "rollout",
-                message:
-                    `${failure.message}\nThe rollout stopped; the previous release ${serving ?? "(none)"} keeps ` +
-                    "serving: its pods stay until new ones are ready, and nothing was recorded. " +
-                    `Fix forward with a new version, or roll back with --model-version ${serving ?? "<version>"}.`,
-            };
-        }
-        return {
+        return summarizeRun({
             stack: options.stack,
-            operation: options.preview ? "preview" : "up",
-            result: failure ? "failed" : "succeeded",
-            exitCode: EXIT_CODES[failure?.kind ?? "ok"],
-            failure,
-            ...modelFields(outputs),
-            previousModelVersion: modelFields(previous).modelVersion,
-            rolloutSeconds: report.rolloutSeconds === undefined ? null : round(report.rolloutSeconds),
-            durationSeconds: round((performance.now() - started) / 1000),
+            preview: options.preview,
+            failure: failed ? report.classify() : null,
+            cliStderr: failed
+                ? String(
+                      (failed.error as { commandResult?: { stderr?: string } }).commandResult?.stderr ?? failed.error,
+                  )
+                : undefined,
+            outputs: outputs ?? plainOutputs(await stack.outputs()),
+            previousOutputs: report.previousOutputs,
+            programOutputs: report.programOutputs,
+            rolloutSeconds: report.rolloutSeconds,
+            durationSeconds: (performance.now() - started) / 1000,
             changes: report.changes,
-            outputs,
-        };
+            changedResources: report.changedResources,
+            warnings: report.warnings,
+        });
     } finally {
         fs.rmSync(scratch, { recursive: true, force: true });
     }
@@ -109,10 +98,15 @@ async function selectStack(name: string, workspace: LocalWorkspace): Promise<Sta
     try {
         return await Stack.select(name, workspace);
     } catch (error) {
+        const backend = process.env.PULUMI_BACKEND_URL ?? "the Pulumi Cloud";
+        // The backend's own rules for names (a self-managed one takes only the organization `organization`).
+        const refused = /^error: (.*(?:organization|project|stack) name\b.*)$/im.exec(String((error as Error).message));
+        if (refused) {
+            throw new UsageError(`--stack ${name}: ${refused[1]} (state backend ${backend})`, { cause: error });
+        }
         if (!/no stack named/i.test(String((error as Error).message))) {
             throw error;
         }
-        const backend = process.env.PULUMI_BACKEND_URL ?? "the Pulumi Cloud";
         throw new UsageError(
             `stack ${name} does not exist in this state backend (${backend}); ` +
                 `create it once with: pulumi stack init ${name}`,
@@ -129,29 +123,6 @@ function describeRun(options: DeployOptions): string {
     return run.modelVersion ? `switch to archived version ${run.modelVersion}` : "keep the deployed model";
 }
 
-function round(seconds: number): number {
-    return Math.round(seconds * 1000) / 1000;
-}
-
-function failedBeforeRunning(stack: string, preview: boolean, kind: FailureKind, message: string): DeploySummary {
-    return {
-        stack,
-        operation: preview ? "preview" : "up",
-        result: "failed",
-        exitCode: EXIT_CODES[kind],
-        failure: { kind, message },
-        modelName: null,
-        modelVersion: null,
-        previousModelVersion: null,
-        loadedVersions: [],
-        predictionUrl: null,
-        rolloutSeconds: null,
-        durationSeconds: 0,
-        changes: {},
-        outputs: {},
-    };
-}
-
 async function main(): Promise<number> {
     const argv = process.argv.slice(2);
     let options: DeployOptions | undefined;
@@ -160,21 +131,9 @@ async function main(): Promise<number> {
         options = parseDeployArgs(argv, process.cwd(), PROGRAM_DIR);
         summary = await deploy(options);
     } catch (error) {
-        const kind: FailureKind = error instanceof UsageError ? "bad-input" : "other";
-        summary = failedBeforeRunning(
-            options?.stack ?? "",
-            options?.preview ?? argv.includes("--preview"),
-            kind,
-            (error as Error).message,
-        );
+        summary = failedBeforeRunning(options?.stack ?? "", options?.preview ?? argv.includes("--preview"), error);
     }
-    if (summary.failure) {
-        progress(`FAILED (${summary.failure.kind}, exit ${summary.exitCode}): ${summary.failure.message}`);
-    } else {
-        const was = summary.previousModelVersion ?? "none";
-        const loaded = summary.loadedVersions.join(", ");
-        progress(`done: ${summary.modelName} ${summary.modelVersion} (was ${was}), loaded ${loaded}`);
-    }
+    closingLines(summary).forEach(progress);
     const json = JSON.stringify(summary);
     if (options?.summaryFile) {
         fs.writeFileSync(options.summaryFile, `${json}\n`);

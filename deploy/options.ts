@@ -19,7 +19,7 @@ export interface RunConfig {
 
 /** Everything the deploy command was asked to do. */
 export interface DeployOptions {
-    /** The stack (one per namespace), e.g. `prod`. */
+    /** The stack (one per namespace), e.g. `prod`, or qualified: `org/prod`, `org/project/prod`. */
     readonly stack: string;
     /** The Pulumi project directory (holds Pulumi.yaml and the stack files). */
     readonly projectDir: string;
@@ -40,7 +40,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `usage: npm run deploy -- --stack NAME [options]
-  --stack NAME               the stack to deploy (one per namespace)
+  --stack NAME               the stack to deploy (one per namespace): NAME, ORG/NAME or ORG/PROJECT/NAME
   --serialized-file PATH     the new model file; omit to switch to an archived --model-version
   --handler PATH|NAME        handler .py file or built-in handler name
   --extra-file PATH          extra file packed into the archive (repeatable)
@@ -54,6 +54,34 @@ export const USAGE = `usage: npm run deploy -- --stack NAME [options]
 exit codes: 0 done, 2 bad input, 3 archive step failed, 4 rollout failed, 1 other failure`;
 
 const BUILTIN_HANDLER = /^[a-z_]+$/;
+
+/** One part of a stack name, as Pulumi allows it (letters, digits, `-`, `_`, `.`). */
+const STACK_NAME_PART = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/**
+ * The stack's own name: the last part of `stack`, `org/project/prod` -> `prod`. Pulumi names the
+ * stack's file after it (`Pulumi.prod.yaml`), whatever the organization and project.
+ */
+export function stackNamePart(stack: string): string {
+    return stack.split("/").pop()!;
+}
+
+/** The stack's config file name, as Pulumi looks it up in the project directory. */
+export function stackFileName(stack: string): string {
+    return `Pulumi.${stackNamePart(stack)}.yaml`;
+}
+
+/** Checks a `--stack` value: NAME, ORG/NAME or ORG/PROJECT/NAME, each part a Pulumi name. */
+function checkStackName(stack: string): void {
+    const parts = stack.split("/");
+    const bad = parts.length > 3 || parts.some((part) => !STACK_NAME_PART.test(part) || /^\.+$/.test(part));
+    if (bad) {
+        throw new UsageError(
+            `--stack ${JSON.stringify(stack)} is not a stack name: give NAME, ORG/NAME or ORG/PROJECT/NAME, ` +
+                "each part letters, digits, '-', '_' or '.' (e.g. --stack prod or --stack acme/prod)",
+        );
+    }
+}
 
 /** Parses `argv` (without node and the script); relative paths start at `cwd`. */
 export function parseDeployArgs(argv: readonly string[], cwd: string, defaultProjectDir: string): DeployOptions {
@@ -94,6 +122,7 @@ export function parseDeployArgs(argv: readonly string[], cwd: string, defaultPro
     if (!stack) {
         throw new UsageError(`--stack is required\n${USAGE}`);
     }
+    checkStackName(stack);
     const absolute = (file: string | undefined) => (file === undefined ? undefined : path.resolve(cwd, file));
     const handler = text("handler");
     const extraFiles = values["extra-file"] as string[] | undefined;

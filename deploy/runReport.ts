@@ -1,7 +1,8 @@
 /**
  * What a deploy run did, read from the engine's own event stream (not from
  * its printed text): which step failed, when the Deployment's rollout started
- * and ended, and the change counts.
+ * and ended, the change counts and the changed resources, the warnings, and
+ * the stack's outputs as the engine computed them (a preview's plan).
  */
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 
@@ -22,25 +23,51 @@ export const NO_ENGINE_ERROR = "the engine reported a failure";
 /** The message every stack-config error of the program starts with (components' ConfigValidationError). */
 export const CONFIG_ERROR_PREFIX = "torchserve-stack configuration has";
 
+/** The engine's stand-in for a value it cannot know yet (a preview's computed value). */
+export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** One resource the run changes (or, in a preview, would change). */
+export interface ChangedResource {
+    /** The engine's operation: create, update, replace, delete, ... */
+    readonly op: string;
+    readonly type: string;
+    readonly name: string;
+}
+
 /** Collects what the summary needs while the engine runs. */
 export class RunReport {
     private readonly started = new Map<string, number>();
     private readonly failedUrns: string[] = [];
     private readonly errors: { urn?: string; message: string }[] = [];
+    private readonly changed = new Map<string, ChangedResource>();
+    private readonly warningSet = new Set<string>();
     /** Seconds the Deployment took from its update's start to Available, when it rolled. */
     rolloutSeconds?: number;
     /** Change counts by operation, from the engine's summary. */
     changes: Record<string, number> = {};
     /** The stack's outputs before this run, as the program read them (its reference to itself). */
     previousOutputs?: Record<string, unknown>;
+    /**
+     * The stack's outputs as the program registered them in this run: in a preview, what it would
+     * deploy. Values the engine cannot know yet are null; secrets are `[secret]`.
+     */
+    programOutputs?: Record<string, unknown>;
 
     constructor(private readonly now: () => number = () => performance.now() / 1000) {}
 
     /** Feed every engine event here (Automation API `onEvent`). */
     readonly onEvent = (event: EngineEvent): void => {
         const pre = event.resourcePreEvent?.metadata;
-        if (pre && !event.resourcePreEvent?.planning && pre.op !== "same" && pre.op !== "read") {
-            this.started.set(pre.urn, this.now());
+        if (pre && pre.op !== "same" && pre.op !== "read") {
+            if (!event.resourcePreEvent?.planning) {
+                this.started.set(pre.urn, this.now());
+            }
+            // The stack itself and the default providers are not what a pipeline deploys.
+            if (pre.type !== "pulumi:pulumi:Stack" && !pre.type.startsWith("pulumi:providers:")) {
+                // A replacement comes as several steps (create-replacement, replace, delete-replaced): one replace.
+                const op = pre.op.includes("replace") ? "replace" : pre.op;
+                this.changed.set(pre.urn, { op, type: pre.type, name: urnName(pre.urn) });
+            }
         }
         const done = event.resOutputsEvent?.metadata;
         if (done && !event.resOutputsEvent?.planning && isDeployment(done.type) && this.started.has(done.urn)) {
@@ -50,6 +77,9 @@ export class RunReport {
             const read = (done.new?.outputs as { outputs?: Record<string, unknown> } | undefined)?.outputs;
             this.previousOutputs = read ?? {};
         }
+        if (done && done.type === "pulumi:pulumi:Stack" && done.new?.outputs) {
+            this.programOutputs = knownValues(done.new.outputs) as Record<string, unknown>;
+        }
         const failed = event.resOpFailedEvent?.metadata;
         if (failed) {
             this.failedUrns.push(failed.urn);
@@ -58,10 +88,25 @@ export class RunReport {
         if (diagnostic && diagnostic.severity === "error") {
             this.errors.push({ urn: diagnostic.urn, message: diagnostic.message.trim() });
         }
+        // Warnings only: info diagnostics are the steps' progress lines, streamed already. Each warning
+        // once (a program run can raise the same one for each of several resources).
+        if (diagnostic && diagnostic.severity === "warning" && !diagnostic.ephemeral && diagnostic.message.trim()) {
+            this.warningSet.add(diagnostic.message.trim());
+        }
         if (event.summaryEvent) {
             this.changes = { ...event.summaryEvent.resourceChanges } as Record<string, number>;
         }
     };
+
+    /** Every warning the engine reported (the program's, the providers'), each once, in order. */
+    get warnings(): string[] {
+        return [...this.warningSet];
+    }
+
+    /** The resources the run changed (a preview: would change), in the engine's order, the stack itself left out. */
+    get changedResources(): ChangedResource[] {
+        return [...this.changed.values()];
+    }
 
     /** Why the run failed, from what the engine reported. */
     classify(): { kind: FailureKind; message: string } {
@@ -97,6 +142,26 @@ export class RunReport {
             .trim();
         return cleaned || NO_ENGINE_ERROR;
     }
+}
+
+/** The key that marks a serialized secret (Pulumi's property serialization). */
+const SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d";
+
+/** `value` with the engine's unknowns as null (a preview's computed values) and any secret as `[secret]`. */
+function knownValues(value: unknown): unknown {
+    if (value === UNKNOWN_VALUE) {
+        return null;
+    }
+    if (value !== null && typeof value === "object" && SECRET_SIGNATURE in value) {
+        return "[secret]";
+    }
+    if (Array.isArray(value)) {
+        return value.map(knownValues);
+    }
+    if (value !== null && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, knownValues(inner)]));
+    }
+    return value;
 }
 
 function isDeployment(type: string): boolean {

@@ -40,8 +40,11 @@ describe("pipelines and pull requests, as users run them", () => {
     let pipeline: PulumiProject;
     /** A pull request's runner: a fresh checkout with the committed stack file only. */
     let runner: PulumiProject;
+    /** Everything of the pipeline's machine: the store, the model files, the handler. */
     const work = tempDir("e2e-flow-");
     const store = path.join(work, "store");
+    /** The handler as a pipeline passes it: an absolute path on the pipeline's machine. */
+    const handler = path.join(work, "handler.py");
     const part = path.join(store, NAMESPACE, "torchserve");
     const models: { serializedFile: string; labels: string }[] = [];
 
@@ -86,7 +89,7 @@ describe("pipelines and pull requests, as users run them", () => {
             "--serialized-file",
             models[index].serializedFile,
             "--handler",
-            HANDLER,
+            handler,
             "--extra-file",
             models[index].labels,
             "--archiver-command",
@@ -138,6 +141,24 @@ describe("pipelines and pull requests, as users run them", () => {
         return { result, changed };
     }
 
+    /**
+     * Runs `during` as on a pull request's runner, which has none of the pipeline's machine: the store,
+     * the model files and the handler are moved away for its duration (every path the stack's config and
+     * state name is then missing), and put back after.
+     */
+    async function withoutPipelineFiles<T>(during: () => Promise<T>): Promise<T> {
+        const hidden = `${work}.away`;
+        fs.renameSync(work, hidden);
+        try {
+            for (const missing of [store, handler, models[0].serializedFile, models[0].labels]) {
+                assert.equal(fs.existsSync(missing), false, `${missing} is not on the runner`);
+            }
+            return await during();
+        } finally {
+            fs.renameSync(hidden, work);
+        }
+    }
+
     async function deployment(): Promise<any> {
         return kube.json(["get", "deployment", "torchserve", "-n", NAMESPACE]);
     }
@@ -152,6 +173,7 @@ describe("pipelines and pull requests, as users run them", () => {
         fs.mkdirSync(path.join(pipeline.dir, path.dirname(RELATIVE_HANDLER)));
         fs.copyFileSync(HANDLER, path.join(pipeline.dir, RELATIVE_HANDLER));
         fs.mkdirSync(store);
+        fs.copyFileSync(HANDLER, handler);
         for (let i = 0; i < 3; i++) {
             models.push(await makeModel(pythonEnv, path.join(work, `run-${i + 1}`), i + 1));
         }
@@ -193,17 +215,21 @@ describe("pipelines and pull requests, as users run them", () => {
 
     it("previews an unchanged PR on a runner with no model files and no store: no changes", async () => {
         assert.equal(fs.existsSync(path.join(runner.dir, RELATIVE_HANDLER)), false, "no model files on the runner");
-        const { result, changed } = await runWorkflowPulumiStep("preview.yml", "preview", runner);
+        const { result, changed, expectNoChanges } = await withoutPipelineFiles(async () => ({
+            ...(await runWorkflowPulumiStep("preview.yml", "preview", runner)),
+            expectNoChanges: await runner.preview(STACK, ["--expect-no-changes"]),
+        }));
         assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
         assert.deepEqual(changed, [], "nothing would change");
-        const expectNoChanges = await runner.preview(STACK, ["--expect-no-changes"]);
         assert.equal(expectNoChanges.code, 0, `${expectNoChanges.stdout}\n${expectNoChanges.stderr}`);
         console.log(`PR runner, unchanged stack (preview.yml's command):\n${result.stdout.trim()}`);
     });
 
     it("previews a PR that changes replicas and batchSize as exactly that: no version change, no archive step", async () => {
         await runner.setConfig(STACK, { replicas: 3, batchSize: 4 });
-        const { result, changed } = await runWorkflowPulumiStep("preview.yml", "preview", runner);
+        const { result, changed } = await withoutPipelineFiles(() =>
+            runWorkflowPulumiStep("preview.yml", "preview", runner),
+        );
         assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
         const summary = changed.map((c) => `${c.op} ${c.name}`).sort();
         assert.deepEqual(
@@ -284,12 +310,65 @@ describe("pipelines and pull requests, as users run them", () => {
         assert.match(unknownStack.summary.failure.message, /stack nope does not exist/);
     });
 
+    it("takes an organization-qualified stack name and refuses a stack file that is not YAML with exit 2", async () => {
+        // The committed file is Pulumi.flow.yaml whatever the organization and project: its own name.
+        const qualified = await deploy(["--stack", "organization/torchserve-stack/flow", "--preview"]);
+        assert.equal(qualified.code, 0, qualified.stderr);
+        assert.equal(qualified.summary.stack, "organization/torchserve-stack/flow");
+        assert.equal(qualified.summary.modelVersion, "v2");
+        assert.deepEqual(qualified.summary.changedResources, [], "the committed file was read: nothing changes");
+        const otherOrganization = await deploy(["--stack", "acme/flow", "--preview"]);
+        assert.equal(otherOrganization.code, 2, otherOrganization.stderr);
+        assert.match(otherOrganization.summary.failure.message, /^--stack acme\/flow: organization name must be/);
+
+        const stackFile = pipeline.stackFile(STACK);
+        const text = fs.readFileSync(stackFile, "utf8");
+        fs.writeFileSync(stackFile, `${text}  torchserve-stack:replicas: [\n`);
+        const broken = await deploy(["--stack", STACK, "--model-version", "v2"]).finally(() =>
+            fs.writeFileSync(stackFile, text),
+        );
+        assert.equal(broken.code, 2, broken.stderr);
+        assert.equal(broken.summary.failure.kind, "bad-input");
+        assert.match(broken.summary.failure.message, new RegExp(`^${stackFile} is not valid YAML: .+ at line \\d+`));
+    });
+
     it("previews with --preview and deploys with the pod's service-account credentials (no KUBECONFIG)", async () => {
+        // The same inputs with a memory limit below what a pod needs: the program warns (as pulumi preview does).
+        await pipeline.setConfig(STACK, { memoryRequest: "64Mi", memoryLimit: "64Mi" });
         const preview = await deploy([...modelFlags(2, "v3"), "--preview"]);
+        await pipeline.setConfig(STACK, { memoryRequest: committed.memoryRequest, memoryLimit: undefined });
         assert.equal(preview.code, 0, preview.stderr);
-        assert.equal(preview.summary.operation, "preview");
-        assert.equal(preview.summary.modelVersion, "v2", "a preview deploys nothing");
-        assert.ok(preview.summary.changes.update >= 1, JSON.stringify(preview.summary.changes));
+        const planned = preview.summary;
+        console.log(`deploy command summary (--preview of v3):\n${JSON.stringify(planned, null, 2).slice(0, 1500)}`);
+        assert.equal(planned.operation, "preview");
+        assert.deepEqual(
+            [planned.modelName, planned.modelVersion, planned.previousModelVersion, planned.loadedVersions],
+            ["demo", "v3", "v2", ["v3", "v2"]],
+            "what it would deploy, and what is deployed now",
+        );
+        assert.equal(planned.predictionUrl, `http://torchserve.${NAMESPACE}.svc:8080/predictions/demo`);
+        assert.ok(planned.changes.update >= 1, JSON.stringify(planned.changes));
+        const changedNames = planned.changedResources.map((r: any) => `${r.op} ${r.name}`);
+        assert.ok(changedNames.includes("update torchserve-deployment"), changedNames.join(", "));
+        assert.ok(
+            changedNames.includes("create torchserve-archive") || changedNames.includes("replace torchserve-archive"),
+            changedNames.join(", "),
+        );
+        const memoryWarning = /^memoryLimit 64Mi is below /;
+        assert.ok(
+            planned.warnings.some((w: string) => memoryWarning.test(w)),
+            JSON.stringify(planned.warnings),
+        );
+        assert.match(preview.stderr, /\] warning: memoryLimit 64Mi is below /, "in the closing lines");
+        assert.match(
+            preview.stderr,
+            /\] preview: would deploy demo v3 \(deployed now: v2\), loaded v3, v2; .*\d+ to update/,
+        );
+        assert.equal(
+            (await deployment()).spec.template.metadata.labels["app.kubernetes.io/version"],
+            "v2",
+            "a preview deploys nothing",
+        );
 
         // As in a pipeline pod: a service account's token, the cluster's CA and the API server's address.
         await runOk("kubectl", ["create", "serviceaccount", "deployer", "-n", "default"], { env });

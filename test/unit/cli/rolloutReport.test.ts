@@ -5,7 +5,7 @@
  * kubeconfig credentials it understands.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
@@ -121,6 +121,74 @@ describe("rollout report", () => {
     });
 
     after(() => server.close());
+
+    /** Runs the report script as the rollout-report step does (`node bin/components/cli/rolloutReport.js …`). */
+    function runReportScript(
+        command: string,
+        env: NodeJS.ProcessEnv,
+    ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+        const words = JSON.parse(
+            execFileSync("sh", ["-c", `node -e 'console.log(JSON.stringify(process.argv.slice(1)))' -- ${command}`], {
+                encoding: "utf8",
+            }),
+        ) as string[];
+        return new Promise((resolve) => {
+            // Asynchronous: the stand-in API server answers from this process.
+            execFile(
+                process.execPath,
+                words,
+                { env, cwd: path.resolve(__dirname, "..", "..", "..", "..") },
+                (error, stdout, stderr) =>
+                    resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+            );
+        });
+    }
+
+    const script = () => rolloutReportCommand("bin/components/cli/rolloutReport.js", spec).slice("node ".length);
+
+    it("as its step runs it: prints the report and exits non-zero, so the run fails before the rotation", async () => {
+        const env = { PATH: process.env.PATH, HOME: dir, KUBECONFIG: kubeconfig };
+        const { code, stdout, stderr } = await runReportScript(script(), env);
+        assert.equal(code, 1, stderr);
+        assert.equal(stdout, "");
+        const lines = stderr.trimEnd().split("\n");
+        assert.ok(
+            lines.every((line) => line.startsWith("[torchserve-stack rollout] ")),
+            "every line carries the step's prefix (the deploy command strips it)",
+        );
+        const text = lines.map((line) => line.slice("[torchserve-stack rollout] ".length)).join("\n");
+        assert.match(
+            text,
+            /^the rollout of demo v-bad failed: its new pods were not ready within progressDeadlineSeconds 90/,
+        );
+        assert.match(text, /^The previous version v1 is still serving: 2 ready pods\.$/m);
+        assert.match(text, /^Pod torchserve-new-x \(v-bad, node node-1\): running since/m);
+        assert.match(text, /^ {4}RuntimeError: v-bad cannot load its weights$/m);
+        assert.match(text, /^What to do: roll back with npm run deploy -- --stack prod --model-version v1 /m);
+
+        // The stack's own kubeconfig (kubernetes:kubeconfig), passed as TS_STACK_KUBECONFIG, wins over KUBECONFIG.
+        const stackKubeconfig = fs.readFileSync(kubeconfig, "utf8").replace("tokenFile: token", "token: t0ken");
+        const fromStack = await runReportScript(script(), {
+            ...env,
+            KUBECONFIG: path.join(dir, "missing"),
+            TS_STACK_KUBECONFIG: stackKubeconfig,
+        });
+        assert.equal(fromStack.code, 1);
+        assert.match(fromStack.stderr, /The previous version v1 is still serving: 2 ready pods\./);
+    });
+
+    it("as its step runs it: still fails the run, saying what to do, when the cluster cannot be read", async () => {
+        const denied = fs.readFileSync(kubeconfig, "utf8").replace("tokenFile: token", "token: wrong");
+        const env = { PATH: process.env.PATH, HOME: dir, TS_STACK_KUBECONFIG: denied };
+        const { code, stderr } = await runReportScript(script(), env);
+        assert.equal(code, 1, "a rollout that failed fails the run, whether or not its pods could be read");
+        assert.match(stderr, /\[torchserve-stack rollout\] Why: the pods could not be read \(GET .*401/);
+        assert.match(stderr, /\[torchserve-stack rollout\] The previous version v1 is still deployed/);
+
+        const broken = await runReportScript("bin/components/cli/rolloutReport.js --app torchserve", env);
+        assert.equal(broken.code, 1);
+        assert.match(broken.stderr, /^\[torchserve-stack rollout\] error: missing --/m);
+    });
 
     it("passes its spec on its command line, read back exactly", () => {
         const line = rolloutReportCommand("bin/components/cli/rolloutReport.js", { ...spec, context: "prod ctx" });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { UsageError, parseDeployArgs } from "../../../deploy/options";
+import { UsageError, parseDeployArgs, stackFileName } from "../../../deploy/options";
 
 const parse = (...argv: string[]) => parseDeployArgs(argv, "/runs/42", "/app");
 
@@ -88,5 +88,36 @@ describe("deploy command flags", () => {
             /--handler belongs to a new model: give --serialized-file too/,
         );
         assert.throws(() => parse("--stack", "prod", "positional"), UsageError);
+    });
+});
+
+describe("the --stack name", () => {
+    it("takes organization-qualified names; the stack file is named after the stack's own name", () => {
+        for (const stack of [
+            "prod",
+            "acme/prod",
+            "organization/torchserve-stack/prod",
+            "team_a.v2",
+            ".prod",
+            "prod.",
+        ]) {
+            assert.equal(parse("--stack", stack).stack, stack);
+        }
+        assert.equal(stackFileName("prod"), "Pulumi.prod.yaml");
+        assert.equal(stackFileName("acme/prod"), "Pulumi.prod.yaml");
+        assert.equal(stackFileName("acme/torchserve-stack/prod"), "Pulumi.prod.yaml");
+    });
+
+    it("refuses what is no stack name, saying the forms it takes", () => {
+        for (const stack of ["a/b/c/d", "acme/", "/prod", "acme//prod", "../prod", "pr od", "acme/.."]) {
+            assert.throws(
+                () => parse("--stack", stack),
+                (e: Error) =>
+                    e instanceof UsageError &&
+                    e.message.includes(`--stack ${JSON.stringify(stack)} is not a stack name`) &&
+                    e.message.includes("NAME, ORG/NAME or ORG/PROJECT/NAME"),
+                stack,
+            );
+        }
     });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
+import { UsageError } from "../../../deploy/options";
 import { runConfigFileText } from "../../../deploy/runConfigFile";
 
 const committed = `encryptionsalt: v1:abc:def
@@ -47,8 +48,21 @@ describe("the run's config file", () => {
         assert.deepEqual(parse(runConfigFileText("", "p", {})), { config: {} });
     });
 
-    it("refuses a stack file that is not a YAML map", () => {
-        assert.throws(() => runConfigFileText("- a\n- b\n", "p", {}), /not a YAML map/);
-        assert.throws(() => runConfigFileText("config: [\n", "p", {}), /not valid YAML/);
+    it("refuses a stack file that is not a YAML map, as bad input naming the file and the YAML error", () => {
+        assert.throws(
+            () => runConfigFileText("- a\n- b\n", "p", {}, "/app/Pulumi.prod.yaml"),
+            (e: Error) => e instanceof UsageError && /^\/app\/Pulumi\.prod\.yaml is not a YAML map/.test(e.message),
+        );
+        assert.throws(
+            () => runConfigFileText("config:\n  p:replicas: 2\n   p:batchSize: [\n", "p", {}, "/app/Pulumi.prod.yaml"),
+            (e: Error) =>
+                e instanceof UsageError &&
+                /^\/app\/Pulumi\.prod\.yaml is not valid YAML: .+ at line 2, column \d+/.test(e.message) &&
+                /Fix the file/.test(e.message),
+        );
+        assert.throws(
+            () => runConfigFileText("config: [\n", "p", {}),
+            (e: Error) => e.message.startsWith("the stack file is not valid YAML: "),
+        );
     });
 });
