@@ -34,7 +34,14 @@ async function deploy(
     recordedRelease?: Release,
     more: TorchServeStackHost = {},
     mock: MockRunOptions & { preview?: boolean } = {},
-): Promise<{ resources?: Recorded[]; error?: Error; outputs?: Record<string, any>; release?: Release }> {
+): Promise<{
+    resources?: Recorded[];
+    error?: Error;
+    outputs?: Record<string, any>;
+    release?: Release;
+    /** The errors a run with failing resources ended with. */
+    failures?: Error[];
+}> {
     const run = await MockRun.start(
         stackName,
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`torchserve-stack:${k}`, v])),
@@ -55,6 +62,8 @@ async function deploy(
             ...more,
         };
         const stack = new TorchServeStack(args.appName ?? DEFAULTS.appName, args, {}, host);
+        // Not awaited: a release that never resolves (a failed deploy) must not hang the test.
+        stack.release.apply((value) => (release = value));
         outputs = await valueOf(
             pulumi.all({
                 namespace: stack.namespace,
@@ -65,12 +74,13 @@ async function deploy(
                 predictionUrl: stack.predictionUrl,
             }),
         );
-        release = await valueOf(stack.release);
     } catch (caught) {
         error = caught as Error;
     }
     const resources = await run.finish();
-    return error ? { error, resources } : { resources, outputs, release };
+    // Every registration is answered: what resolves from them has resolved after one more turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    return error ? { error, resources } : { resources, outputs, release, failures: run.failures };
 }
 
 /** The release a successful deploy of this config records. */
@@ -512,6 +522,69 @@ describe("TorchServeStack under mocks", () => {
         );
         assert.equal(named(done.resources!, "torchserve-rollout-report"), undefined, "no report after a rollout");
         assert.deepEqual(named(done.resources!, "torchserve-rotate").dependencies, ["torchserve-deployment"]);
+    });
+
+    it("records a release only once the rotate step ran: a failed rollout or rotation records nothing, and the next deploy never loads or keeps that version", async () => {
+        const v1 = await releaseOf({ ...base, modelVersion: "v1" });
+        const progressed = (reason: string, status: string) => ({
+            conditions: [{ type: "Progressing", status, reason, message: 'ReplicaSet "torchserve-6b7f" ...' }],
+        });
+        // The report step fails the run as the real one does (it exits 4); the rotation never runs.
+        const failedRollout = await deploy(
+            { ...base, modelVersion: "v2" },
+            "dev",
+            v1,
+            {},
+            {
+                preview: false,
+                deploymentStatus: progressed("ProgressDeadlineExceeded", "False"),
+                failingResources: ["torchserve-rollout-report"],
+            },
+        );
+        assert.ok(named(failedRollout.resources!, "torchserve-rollout-report"), "the rollout was reported as failed");
+        assert.equal(failedRollout.release, undefined, "a failed rollout records no release");
+        assert.ok(
+            failedRollout.failures!.some((e) => /torchserve-rollout-report failed/.test(e.message)),
+            "the run ends with the report's failure",
+        );
+        // Rolled out, but the rotation failed (e.g. it found no entry of the deployed version).
+        const failedRotation = await deploy(
+            { ...base, modelVersion: "v2" },
+            "dev",
+            v1,
+            {},
+            {
+                preview: false,
+                deploymentStatus: progressed("NewReplicaSetAvailable", "True"),
+                failingResources: ["torchserve-rotate"],
+            },
+        );
+        assert.equal(named(failedRotation.resources!, "torchserve-rollout-report"), undefined);
+        assert.equal(failedRotation.release, undefined, "a failed rotation records no release");
+        assert.ok(failedRotation.failures!.some((e) => /torchserve-rotate failed/.test(e.message)));
+
+        // The pipeline's next deploy plans from what the stack recorded: v1's release, not v2's.
+        for (const failed of [failedRollout, failedRotation]) {
+            const recorded = failed.release ?? v1;
+            const next = await deploy({ ...base, modelVersion: "v3", servedVersions: "3" }, "dev", recorded);
+            assert.equal(next.error, undefined);
+            assert.deepEqual(next.release!.served, ["v3", "v1"], "v2 is not loaded");
+            assert.deepEqual(
+                next.release!.history.map((h) => h.version),
+                ["v3", "v1"],
+            );
+            const rotate = named(next.resources!, "torchserve-rotate").inputs.create.split(" ");
+            assert.equal(rotate[rotate.indexOf("--keep") + 1], "v3,v1", "v2 is rotated out of the part");
+        }
+        // A deploy that rolled out and rotated records its release (the failures above are not the mocks').
+        const done = await deploy(
+            { ...base, modelVersion: "v2" },
+            "dev",
+            v1,
+            {},
+            { preview: false, deploymentStatus: progressed("NewReplicaSetAvailable", "True") },
+        );
+        assert.deepEqual(done.release?.served, ["v2"]);
     });
 
     it("names a new stack's volume so that no other stack can share it, and keeps an existing stack's name", async () => {
