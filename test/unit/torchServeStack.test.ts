@@ -9,10 +9,11 @@ import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseArchiveArgs, parseRolloutReportArgs } from "../../components/cli";
 import { DEFAULTS, parseStackConfig } from "../../components/config";
-import { FileHashCache, Release } from "../../components/store";
+import { FileHashCache, Release, claimOwnership, storeLayout } from "../../components/store";
 import { TorchServeStack, TorchServeStackHost } from "../../components/torchServeStack";
 import { makeModelDir } from "../support/fixtures";
 import { MockRun, MockRunOptions, Recorded } from "../support/mocks";
+import { tempDir } from "../support/tempDir";
 
 const fixture = makeModelDir("tsstack-program-");
 const hashCache = new FileHashCache();
@@ -585,6 +586,43 @@ describe("TorchServeStack under mocks", () => {
             { preview: false, deploymentStatus: progressed("NewReplicaSetAvailable", "True") },
         );
         assert.deepEqual(done.release?.served, ["v2"]);
+    });
+
+    it("refuses at preview, creating no object, a part of the mounted store that is, contains or lies inside another stack's", async () => {
+        const store = tempDir("tsstack-parts-");
+        const prod = { stack: "organization/torchserve-stack/prod", namespace: "prod", appName: "torchserve" };
+        claimOwnership(storeLayout(store, "dev/torchserve"), prod);
+        const run = { ...base, modelVersion: "v1", modelStorePath: store };
+        for (const [subdir, where] of [
+            [undefined, "is the part of the model store that belongs to"],
+            ["dev/torchserve/backup", "lies inside dev/torchserve, the part of the model store that belongs to"],
+            ["dev", "contains dev/torchserve, the part of the model store that belongs to"],
+        ]) {
+            const refused = await deploy(subdir ? { ...run, modelStoreSubdir: subdir } : run);
+            assert.ok(pulumi.RunError.isInstance(refused.error), `${subdir}: a config error`);
+            assert.match(
+                refused.error!.message,
+                new RegExp(
+                    `modelStoreSubdir = "${subdir ?? "dev/torchserve"}": ${where} stack organization/torchserve-stack/prod ` +
+                        "\\(namespace prod, app torchserve\\)",
+                ),
+            );
+            assert.match(
+                refused.error!.message,
+                /Fix: give this stack a part of its own.*pulumi config set modelStoreSubdir/,
+            );
+            assert.deepEqual(
+                refused.resources!.map((r) => r.type),
+                ["torchserve:index:TorchServeStack"],
+                "no namespace, claim, service or step",
+            );
+        }
+        const beside = await deploy({ ...run, modelStoreSubdir: "dev/torchserve-2" });
+        assert.equal(beside.error, undefined, "a part beside the other's");
+        // A run that brings no model runs no store step: it is not refused (its part was checked when deployed).
+        const v1 = await releaseOf({ ...base, modelVersion: "v1" });
+        const keep = await deploy({ ...infra, modelStorePath: store }, "dev", v1);
+        assert.equal(keep.error, undefined);
     });
 
     it("names a new stack's volume so that no other stack can share it, and keeps an existing stack's name", async () => {
