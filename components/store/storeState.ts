@@ -1,8 +1,8 @@
 /**
  * What a stack keeps in its part of the store besides archives: who owns the
  * part (so two stacks configured onto one directory, or one inside the
- * other's, are stopped, not mixed) and a record of what each archive was built from (so a version is never
- * reused for other bytes).
+ * other's, are stopped, not mixed) and a record of what each archive was
+ * built from (so a version is never reused for other bytes).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
