@@ -16,8 +16,9 @@ import { StoreLayout, archiveRecordFile } from "./storeLayout";
 export function claimOwnership(layout: StoreLayout, owner: StoreOwner): void {
     refusePartConflicts(layout, owner);
     fs.mkdirSync(layout.stateDir, { recursive: true });
-    const existing = readJson<StoreOwner>(layout.ownerFile);
-    if (!existing) {
+    // A record here is this stack's own: the check above refuses another's (and the part's lock keeps
+    // another stack's claim of this very part from running meanwhile).
+    if (!readJson<StoreOwner>(layout.ownerFile)) {
         writeJsonAtomically(layout.ownerFile, owner);
         // Checked again once written: of two stacks claiming nested parts at the same moment, at least one
         // sees the other's record (both may refuse; neither goes through unseen). The refused one's record goes.
@@ -27,10 +28,6 @@ export function claimOwnership(layout: StoreLayout, owner: StoreOwner): void {
             fs.rmSync(layout.ownerFile, { force: true });
             throw error;
         }
-        return;
-    }
-    if (existing.stack !== owner.stack) {
-        throw sharedPartError(layout, existing, owner);
     }
 }
 

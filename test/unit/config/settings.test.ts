@@ -280,6 +280,21 @@ describe("resolveSettings", () => {
         ["bad unavailability", { maxUnavailable: "lots" }, "maxUnavailable", /percentage/],
     ];
 
+    it("says how to fix a version the store or TorchServe could not tell apart, without repeating it", () => {
+        for (const version of ["v2.mar", "v2..1"]) {
+            const match = problemsOf({ modelVersion: version })!.problems.find((p) => p.key === "modelVersion")!;
+            assert.equal(
+                match.fix,
+                "use a version without it (a version is a name, not a file): pulumi config set modelVersion 2026-11-24.1",
+            );
+            assert.ok(!match.problem.includes(version) && !match.fix.includes(version), "the value only as the value");
+        }
+        assert.match(
+            problemsOf({ modelVersion: "v2..1" })!.problems[0].problem,
+            /as a relative path\), so the new pods would never be ready$|\(a relative path\), so the new pods would never be ready$/,
+        );
+    });
+
     for (const [name, overrides, key, problem] of badConfigs) {
         it(`rejects ${name}, naming ${key} and a fix`, () => {
             const error = problemsOf(overrides);

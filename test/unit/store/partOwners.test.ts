@@ -59,7 +59,15 @@ describe("parts of the store around and inside other stacks' parts", () => {
             assert.equal(problem.key, "modelStoreSubdir");
             assert.equal(problem.value, subdir);
             assert.match(problem.problem, /lies inside prod\/torchserve.*organization\/torchserve-stack\/prod/);
-            assert.match(problem.fix, /pulumi config set modelStoreSubdir/);
+            assert.equal(
+                problem.fix,
+                "give this stack a part of its own, neither inside nor around another stack's: pulumi config set " +
+                    "modelStoreSubdir <namespace>/<appName> (a directory beside prod/torchserve, not in it nor above it)",
+            );
+            assert.match(
+                problem.problem,
+                /two stacks must not share a part, nor hold one inside the other \(the pods would load the other's entries, and each stack's rotation would move the other's\)$/,
+            );
         }
     });
 
@@ -110,6 +118,19 @@ describe("parts of the store around and inside other stacks' parts", () => {
         assert.equal(fs.existsSync(inner.ownerFile), false, "the refused stack's record is gone");
     });
 
+    it("reads through a file where a part's directory would be, and refuses an unreadable owner record", () => {
+        const root = tempDir("tsstack-parts-odd-");
+        fs.writeFileSync(path.join(root, "prod"), "a file, not a directory");
+        assert.deepEqual(storePartProblems(root, "prod/torchserve", prod), []);
+        const layout = storeLayout(root, "team/torchserve");
+        fs.mkdirSync(layout.stateDir, { recursive: true });
+        fs.writeFileSync(layout.ownerFile, "{ not json");
+        assert.throws(() => partConflicts(root, "team/torchserve/x", prod), /cannot read .*owner\.json: .*JSON/);
+        fs.rmSync(layout.ownerFile);
+        fs.mkdirSync(layout.ownerFile);
+        assert.throws(() => partConflicts(root, "team", prod), /cannot read .*owner\.json: EISDIR/);
+    });
+
     it("refuses the same part at preview as in the steps", () => {
         const root = storeWith([["prod/torchserve", prod]]);
         const [problem] = storePartProblems(root, "prod/torchserve", backupStack);
@@ -142,6 +163,18 @@ describe("parts of the store around and inside other stacks' parts", () => {
         // Owner records where no part can be: inside a version's directory, behind a link.
         claimOwnership(storeLayout(root, "prod/torchserve/demo.v1/inner"), backupStack);
         fs.symlinkSync(path.join(root, "elsewhere"), path.join(part, "linked"));
+        // Names no modelStoreSubdir segment has: hidden, upper case, or deeper than 200 characters in all.
+        for (const where of [".snapshot/part", "Upper/part", `${"d".repeat(100)}/${"e".repeat(100)}`]) {
+            const layout = storeLayout(part, where);
+            fs.mkdirSync(layout.stateDir, { recursive: true });
+            fs.writeFileSync(layout.ownerFile, JSON.stringify(backupStack));
+        }
         assert.deepEqual(partConflicts(root, "prod/torchserve", prod), []);
+        // Within 200 characters it is a part.
+        claimOwnership(storeLayout(root, `prod/torchserve/${"f".repeat(150)}`), backupStack);
+        assert.deepEqual(
+            partConflicts(root, "prod/torchserve", prod).map((c) => c.relation),
+            ["contains"],
+        );
     });
 });
