@@ -56,6 +56,7 @@ import {
     planRelease,
     rebaseModelPaths,
     resolveFromProject,
+    storePartProblems,
     storedEntryKind,
     versionFromFingerprint,
 } from "./store";
@@ -208,6 +209,19 @@ export class TorchServeStack extends pulumi.ComponentResource {
         // The settings keep the paths as configured (errors and outputs quote them); the steps get them rebased.
         const model = rebaseModelPaths(settings.model, projectDir, workDir);
 
+        const owner: StoreOwner = {
+            stack: host.stackId ?? currentStackId(),
+            namespace: settings.namespace,
+            appName: settings.appName,
+        };
+        // Where this machine sees the store, a part another stack owns, or one inside or around another
+        // stack's, is refused now, before any object is created (the archive step checks again where it runs).
+        if (modelRunKind(model) !== "keep") {
+            const partProblems = storePartProblems(model.storePath, model.storeSubdir, owner);
+            if (partProblems.length > 0) {
+                throw new ConfigValidationError(partProblems);
+            }
+        }
         const request = modelRequest(model, host.hashCache);
         if (host.unreadableRelease) {
             if (request.kind === "keep") {
@@ -250,12 +264,6 @@ export class TorchServeStack extends pulumi.ComponentResource {
             server: settings.server,
             exposeManagement: settings.service.exposeManagement,
         });
-        const owner: StoreOwner = {
-            stack: host.stackId ?? currentStackId(),
-            namespace: settings.namespace,
-            appName: settings.appName,
-        };
-
         const namespaceResource = settings.createNamespace
             ? new k8s.core.v1.Namespace(
                   `${name}-namespace`,

@@ -27,6 +27,7 @@ import {
     entryName,
     findArchive,
     claimOwnership,
+    refusePartConflicts,
     processAlive,
     readArchiveRecord,
     stagingPrefix,
@@ -54,6 +55,9 @@ export async function publishArchive(spec: ArchiveSpec): Promise<string> {
         );
     }
     const layout = storeLayout(spec.store, spec.subdir);
+    // Before the part's directory is made: a part inside another stack's gets nothing written into it.
+    // Checked again under the lock, when the owner is recorded.
+    refusePartConflicts(layout, spec.owner);
     fs.mkdirSync(layout.part, { recursive: true });
     const unlock = await acquireLock(layout.lockDir, "archive", {
         onWait: (holder) => log(`waiting for the store lock held by ${holder?.step ?? "?"} on ${holder?.host ?? "?"}`),

@@ -6,7 +6,7 @@
 import { DEFAULTS } from "./defaults";
 import { ProblemList, setCommand as set, setPathCommand as setPath } from "./errors";
 import { ARCHIVE_FORMATS, ArchiveFormat, TorchServeStackArgs } from "./stackArgs";
-import { isIntInRange, isLabelValue, isModelName } from "./validators";
+import { isIntInRange, isLabelValue, isModelName, isModelVersion } from "./validators";
 
 /** Handler names TorchServe resolves without a handler file. */
 export const BUILTIN_HANDLERS: readonly string[] = [
@@ -97,6 +97,19 @@ export function resolveModel(
             fix:
                 `${set("modelVersion", "2026-11-24.1")}, ` +
                 "or remove it to use a content hash: pulumi config rm modelVersion",
+        });
+    } else if (args.modelVersion !== undefined && !isModelVersion(args.modelVersion)) {
+        // The message does not repeat the value: problem and fix stay free of what the user typed.
+        problems.add({
+            key: "modelVersion",
+            value: args.modelVersion,
+            problem: args.modelVersion.includes("..")
+                ? "must not contain '..': TorchServe refuses to load a model whose entry name holds it " +
+                  "(a relative path), so the new pods would never be ready"
+                : "must not end in .mar: the store names a version's directory <modelName>.<version> and its " +
+                  "archive <modelName>.<version>.mar, so this version's directory would have the name of another " +
+                  "version's archive, and the rotation after the rollout could not find it",
+            fix: `use a version without it (a version is a name, not a file): ${set("modelVersion", "2026-11-24.1")}`,
         });
     }
     // Only a run that brings new files reads them: a pull request's preview has none,

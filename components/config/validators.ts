@@ -29,6 +29,17 @@ export function isLabelValue(value: string): boolean {
     return value.length <= 63 && LABEL_VALUE.test(value);
 }
 
+/**
+ * A `modelVersion` the store can name both ways and parse back, and TorchServe
+ * loads: a non-empty label value that does not end in `.mar` (any case; the
+ * directory of version `v2.mar` would be `<model>.v2.mar`, the very name of
+ * version `v2`'s archive) and holds no `..` (TorchServe 0.12 refuses any
+ * `load_models` entry containing `..` as a relative path).
+ */
+export function isModelVersion(value: string): boolean {
+    return value !== "" && isLabelValue(value) && !/\.mar$/i.test(value) && !value.includes("..");
+}
+
 /** A model name TorchServe serves and the archive naming can parse back. */
 export function isModelName(value: string): boolean {
     return value.length <= 64 && MODEL_NAME.test(value);

@@ -39,8 +39,9 @@ export function parseEntryName(name: string, kind: EntryKind): { model: string; 
     if (kind === "mar") {
         return parseArchiveFileName(name);
     }
-    // A directory named like an archive is not a version's directory (it would be version `<v>.mar`).
-    return name.endsWith(".mar") ? undefined : parseStem(name);
+    // A directory named like an archive is not a version's directory (it would be version `<v>.mar`, which
+    // validation refuses). `demo.mar` names no archive (no version before `.mar`): version `mar`'s directory.
+    return parseArchiveFileName(name) ? undefined : parseStem(name);
 }
 
 function parseStem(stem: string): { model: string; version: string } | undefined {

@@ -10,6 +10,7 @@ export * from "./files";
 export * from "./fingerprint";
 export * from "./marContents";
 export * from "./modelStore";
+export * from "./partOwners";
 export * from "./projectPaths";
 export * from "./release";
 export * from "./rotation";

@@ -35,6 +35,11 @@ export interface MockRunOptions {
     readonly secretKeys?: string[];
     /** The status the Deployment reports after its update (default: none, as in a preview). */
     readonly deploymentStatus?: Record<string, unknown>;
+    /**
+     * Names of resources whose creation fails, as a step whose command exits non-zero does: the
+     * engine gets an error instead of their state, so their outputs never resolve.
+     */
+    readonly failingResources?: readonly string[];
 }
 
 /** The SDK's marker of a secret value in serialized properties. */
@@ -57,6 +62,9 @@ export class MockRun {
     private readonly options = new Map<string, Options>();
     /** What each component registered as its outputs (`registerOutputs`), serialized, by name. */
     readonly componentOutputs = new Map<string, unknown>();
+    /** The errors the run ended with (see {@link MockRunOptions.failingResources}). */
+    readonly failures: Error[] = [];
+    private restoreListeners?: () => void;
 
     private constructor() {}
 
@@ -96,6 +104,9 @@ export class MockRun {
                         Object.assign(state, { outputs: stackOutputs, secretOutputNames: [] });
                     }
                     run.registered.push({ type: args.type, name: args.name, inputs });
+                    if (options.failingResources?.includes(args.name)) {
+                        throw new Error(`${args.name} failed (mocked)`);
+                    }
                     return { id: `${args.name}-id`, state };
                 },
                 call: () => ({}),
@@ -127,12 +138,37 @@ export class MockRun {
             return registerOutputs(req, callback);
         };
         pulumi.runtime.setAllConfig(config, options.secretKeys);
+        if (options.failingResources?.length) {
+            run.collectFailures();
+        }
         return run;
+    }
+
+    /**
+     * A failed resource ends a real run: the SDK rethrows its error as an unhandled rejection, on
+     * purpose, and the language host fails the program with it. Here the run collects those errors
+     * instead (the test runner would count them against whatever test runs at that moment), until
+     * {@link finish}.
+     */
+    private collectFailures(): void {
+        const previous = process.listeners("unhandledRejection");
+        process.removeAllListeners("unhandledRejection");
+        const collect = (reason: unknown) => this.failures.push(reason as Error);
+        process.on("unhandledRejection", collect);
+        this.restoreListeners = () => {
+            process.off("unhandledRejection", collect);
+            previous.forEach((listener) => process.on("unhandledRejection", listener));
+        };
     }
 
     /** Waits until every registration has been answered; returns the resources in registration order. */
     async finish(): Promise<Recorded[]> {
         await pulumi.runtime.disconnect();
+        if (this.restoreListeners) {
+            // A failure reaches the rejection handler some turns after the last registration was answered.
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            this.restoreListeners();
+        }
         return this.registered.map((r) => ({ ...r, ...this.options.get(`${r.type}::${r.name}`)! }));
     }
 }

@@ -9,11 +9,12 @@ import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parseArchiveArgs, parseRolloutReportArgs } from "../../components/cli";
 import { DEFAULTS, parseStackConfig } from "../../components/config";
-import { FileHashCache, Release } from "../../components/store";
+import { FileHashCache, Release, claimOwnership, storeLayout } from "../../components/store";
 import { TorchServeStack, TorchServeStackHost } from "../../components/torchServeStack";
 import { makeModelDir } from "../support/fixtures";
 import { MockRun, MockRunOptions, Recorded } from "../support/mocks";
 import { PLAIN_SECRET, assertNoSecret } from "../support/secrets";
+import { tempDir } from "../support/tempDir";
 
 const fixture = makeModelDir("tsstack-program-");
 const hashCache = new FileHashCache();
@@ -44,6 +45,8 @@ async function deploy(
     componentOutputs?: unknown;
     /** What it logged as warnings (under mocks the SDK prints them with console.warn). */
     warnings: string[];
+    /** The errors a run with failing resources ended with. */
+    failures?: Error[];
 }> {
     const run = await MockRun.start(
         stackName,
@@ -73,6 +76,8 @@ async function deploy(
             ...more,
         };
         const stack = new TorchServeStack(args.appName ?? DEFAULTS.appName, args, {}, host);
+        // Not awaited: a release that never resolves (a failed deploy) must not hang the test.
+        stack.release.apply((value) => (release = value));
         outputs = await valueOf(
             pulumi.all({
                 namespace: stack.namespace,
@@ -83,7 +88,6 @@ async function deploy(
                 predictionUrl: stack.predictionUrl,
             }),
         );
-        release = await valueOf(stack.release);
     } catch (caught) {
         error = caught as Error;
     }
@@ -93,8 +97,12 @@ async function deploy(
     } finally {
         console.warn = warn;
     }
+    // Every registration is answered: what resolves from them has resolved after one more turn.
+    await new Promise((resolve) => setImmediate(resolve));
     const componentOutputs = run.componentOutputs.get(config.appName ?? DEFAULTS.appName);
-    return error ? { error, resources, warnings } : { resources, outputs, release, componentOutputs, warnings };
+    return error
+        ? { error, resources, warnings }
+        : { resources, outputs, release, componentOutputs, warnings, failures: run.failures };
 }
 
 /** The release a successful deploy of this config records. */
@@ -614,6 +622,106 @@ describe("TorchServeStack under mocks", () => {
         );
         assert.equal(named(done.resources!, "torchserve-rollout-report"), undefined, "no report after a rollout");
         assert.deepEqual(named(done.resources!, "torchserve-rotate").dependencies, ["torchserve-deployment"]);
+    });
+
+    it("records a release only once the rotate step ran: a failed rollout or rotation records nothing, and the next deploy never loads or keeps that version", async () => {
+        const v1 = await releaseOf({ ...base, modelVersion: "v1" });
+        const progressed = (reason: string, status: string) => ({
+            conditions: [{ type: "Progressing", status, reason, message: 'ReplicaSet "torchserve-6b7f" ...' }],
+        });
+        // The report step fails the run as the real one does (it exits 4); the rotation never runs.
+        const failedRollout = await deploy(
+            { ...base, modelVersion: "v2" },
+            "dev",
+            v1,
+            {},
+            {
+                preview: false,
+                deploymentStatus: progressed("ProgressDeadlineExceeded", "False"),
+                failingResources: ["torchserve-rollout-report"],
+            },
+        );
+        assert.ok(named(failedRollout.resources!, "torchserve-rollout-report"), "the rollout was reported as failed");
+        assert.equal(failedRollout.release, undefined, "a failed rollout records no release");
+        assert.ok(
+            failedRollout.failures!.some((e) => /torchserve-rollout-report failed/.test(e.message)),
+            "the run ends with the report's failure",
+        );
+        // Rolled out, but the rotation failed (e.g. it found no entry of the deployed version).
+        const failedRotation = await deploy(
+            { ...base, modelVersion: "v2" },
+            "dev",
+            v1,
+            {},
+            {
+                preview: false,
+                deploymentStatus: progressed("NewReplicaSetAvailable", "True"),
+                failingResources: ["torchserve-rotate"],
+            },
+        );
+        assert.equal(named(failedRotation.resources!, "torchserve-rollout-report"), undefined);
+        assert.equal(failedRotation.release, undefined, "a failed rotation records no release");
+        assert.ok(failedRotation.failures!.some((e) => /torchserve-rotate failed/.test(e.message)));
+
+        // The pipeline's next deploy plans from what the stack recorded: v1's release, not v2's.
+        for (const failed of [failedRollout, failedRotation]) {
+            const recorded = failed.release ?? v1;
+            const next = await deploy({ ...base, modelVersion: "v3", servedVersions: "3" }, "dev", recorded);
+            assert.equal(next.error, undefined);
+            assert.deepEqual(next.release!.served, ["v3", "v1"], "v2 is not loaded");
+            assert.deepEqual(
+                next.release!.history.map((h) => h.version),
+                ["v3", "v1"],
+            );
+            const rotate = named(next.resources!, "torchserve-rotate").inputs.create.split(" ");
+            assert.equal(rotate[rotate.indexOf("--keep") + 1], "v3,v1", "v2 is rotated out of the part");
+        }
+        // A deploy that rolled out and rotated records its release (the failures above are not the mocks').
+        const done = await deploy(
+            { ...base, modelVersion: "v2" },
+            "dev",
+            v1,
+            {},
+            { preview: false, deploymentStatus: progressed("NewReplicaSetAvailable", "True") },
+        );
+        assert.deepEqual(done.release?.served, ["v2"]);
+    });
+
+    it("refuses at preview, creating no object, a part of the mounted store that is, contains or lies inside another stack's", async () => {
+        const store = tempDir("tsstack-parts-");
+        const prod = { stack: "organization/torchserve-stack/prod", namespace: "prod", appName: "torchserve" };
+        claimOwnership(storeLayout(store, "dev/torchserve"), prod);
+        const run = { ...base, modelVersion: "v1", modelStorePath: store };
+        for (const [subdir, where] of [
+            [undefined, "is the part of the model store that belongs to"],
+            ["dev/torchserve/backup", "lies inside dev/torchserve, the part of the model store that belongs to"],
+            ["dev", "contains dev/torchserve, the part of the model store that belongs to"],
+        ]) {
+            const refused = await deploy(subdir ? { ...run, modelStoreSubdir: subdir } : run);
+            assert.ok(pulumi.RunError.isInstance(refused.error), `${subdir}: a config error`);
+            assert.match(
+                refused.error!.message,
+                new RegExp(
+                    `modelStoreSubdir = "${subdir ?? "dev/torchserve"}": ${where} stack organization/torchserve-stack/prod ` +
+                        "\\(namespace prod, app torchserve\\)",
+                ),
+            );
+            assert.match(
+                refused.error!.message,
+                /Fix: give this stack a part of its own.*pulumi config set modelStoreSubdir/,
+            );
+            assert.deepEqual(
+                refused.resources!.map((r) => r.type),
+                ["torchserve:index:TorchServeStack"],
+                "no namespace, claim, service or step",
+            );
+        }
+        const beside = await deploy({ ...run, modelStoreSubdir: "dev/torchserve-2" });
+        assert.equal(beside.error, undefined, "a part beside the other's");
+        // A run that brings no model runs no store step: it is not refused (its part was checked when deployed).
+        const v1 = await releaseOf({ ...base, modelVersion: "v1" });
+        const keep = await deploy({ ...infra, modelStorePath: store }, "dev", v1);
+        assert.equal(keep.error, undefined);
     });
 
     it("names a new stack's volume so that no other stack can share it, and keeps an existing stack's name", async () => {

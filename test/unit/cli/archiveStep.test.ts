@@ -181,6 +181,23 @@ describe("archive step", () => {
         );
     });
 
+    it("refuses a part inside or around another stack's part, before it creates any directory or record", async () => {
+        const { root, spec } = setup();
+        await publishArchive(spec());
+        const staging = { ...owner, stack: "organization/torchserve-stack/staging" };
+        const everything = () => fs.readdirSync(root, { recursive: true, encoding: "utf8" }).sort();
+        const before = everything();
+        await assert.rejects(
+            publishArchive(spec({ owner: staging, subdir: "ml-prod/torchserve/backup/staging" })),
+            /modelStoreSubdir ml-prod\/torchserve\/backup\/staging lies inside ml-prod\/torchserve, the part of the model store that belongs to stack organization\/torchserve-stack\/prod .*Fix: .*pulumi config set modelStoreSubdir/,
+        );
+        await assert.rejects(
+            publishArchive(spec({ owner: staging, subdir: "ml-prod" })),
+            /modelStoreSubdir ml-prod contains ml-prod\/torchserve, the part .* organization\/torchserve-stack\/prod/,
+        );
+        assert.deepEqual(everything(), before, "nothing written for the refused stacks");
+    });
+
     it("leaves the store unchanged when the archiver fails, and names the setting when it is missing", async () => {
         const { root, spec } = setup();
         await assert.rejects(

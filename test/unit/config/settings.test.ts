@@ -94,6 +94,9 @@ describe("resolveSettings", () => {
         ["version that is no label value", { modelVersion: "v1/bad" }, "modelVersion", /label value/],
         ["version too long", { modelVersion: "v".repeat(64) }, "modelVersion", /63/],
         ["empty version", { modelVersion: "" }, "modelVersion", /label value/],
+        ["version ending in .mar", { modelVersion: "v2.mar" }, "modelVersion", /must not end in \.mar/],
+        ["version ending in .MAR", { modelVersion: "v2.MAR" }, "modelVersion", /another version's archive/],
+        ["version with '..'", { modelVersion: "v2..1" }, "modelVersion", /must not contain '\.\.'.*TorchServe/],
         ["keep of zero", { archiveKeep: 0 }, "archiveKeep", /1 to 100/],
         ["fractional keep", { archiveKeep: 2.5 }, "archiveKeep", /whole number/],
         ["missing serialized file", { serializedFile: `${base.dir}/missing.pt` }, "serializedFile", /does not exist/],
@@ -282,6 +285,21 @@ describe("resolveSettings", () => {
         ["zero memory limit", { memoryLimit: "0" }, "memoryLimit", /positive Kubernetes quantity/],
         ["bad unavailability", { maxUnavailable: "lots" }, "maxUnavailable", /percentage/],
     ];
+
+    it("says how to fix a version the store or TorchServe could not tell apart, without repeating it", () => {
+        for (const version of ["v2.mar", "v2..1"]) {
+            const match = problemsOf({ modelVersion: version })!.problems.find((p) => p.key === "modelVersion")!;
+            assert.equal(
+                match.fix,
+                "use a version without it (a version is a name, not a file): pulumi config set modelVersion 2026-11-24.1",
+            );
+            assert.ok(!match.problem.includes(version) && !match.fix.includes(version), "the value only as the value");
+        }
+        assert.match(
+            problemsOf({ modelVersion: "v2..1" })!.problems[0].problem,
+            /as a relative path\), so the new pods would never be ready$|\(a relative path\), so the new pods would never be ready$/,
+        );
+    });
 
     for (const [name, overrides, key, problem] of badConfigs) {
         it(`rejects ${name}, naming ${key} and a fix`, () => {

@@ -14,6 +14,7 @@ import {
     isIntInRange,
     isIntOrPercent,
     isLabelValue,
+    isModelVersion,
     isModelName,
     isQuantity,
     isZeroBound,
@@ -61,6 +62,14 @@ describe("validators", () => {
             isLabelValue,
             ["", "v1", "1.2.0", "run_2026-11-25", "a".repeat(63)],
             ["a".repeat(64), "-v1", "v1-", "_v1", "v1.", "v 1", "v1!", "!v1"],
+        );
+    });
+
+    it("accepts model versions: non-empty label values not ending in .mar, without '..'", () => {
+        check(
+            isModelVersion,
+            ["v1", "1.2.0", "mar", "v2.mar1", "x-mar", "a".repeat(63)],
+            ["", "a".repeat(64), "v1/bad", "-v1", "v2.mar", "v2.MAR", "v2.mar.mar", "a..b"],
         );
     });
 
