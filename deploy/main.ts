@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { inClusterKubeconfig } from "./inCluster";
+import { checkPermissions } from "./permissions";
 import { DeployOptions, UsageError, parseDeployArgs } from "./options";
 import { EXIT_CODES, FailureKind, NO_ENGINE_ERROR, RunReport } from "./runReport";
 import { runConfigFileText } from "./runConfigFile";
@@ -48,6 +49,8 @@ async function deploy(options: DeployOptions): Promise<DeploySummary> {
                 options.runConfig,
             ),
         );
+        const preflight = { pulumi: pulumiCommand.command, projectDir: options.projectDir, project, configFile };
+        await checkPermissions({ ...preflight, stack: options.stack, envVars, preview: options.preview, progress });
 
         const report = new RunReport();
         const common = {
