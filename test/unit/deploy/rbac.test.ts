@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { rulesOf } from "../../../components/kubernetes";
+import { resourceName, rulesOf } from "../../../components/kubernetes";
 import { parseRbacArgs, rbacYaml } from "../../../deploy/rbac";
 
 const root = path.resolve(__dirname, "..", "..", "..", "..");
@@ -39,5 +39,19 @@ describe("the RBAC generator (npm run rbac)", () => {
             assert.ok(command, `${file} says how it was made`);
             assert.equal(text, rbacYaml(command[1].split(" ")), `deploy/rbac/${file} is stale: regenerate it`);
         }
+    });
+
+    it("documents exactly the rules it ships (pipelines/kubeflow/README.md, RBAC)", () => {
+        const readme = fs.readFileSync(path.join(root, "pipelines", "kubeflow", "README.md"), "utf8");
+        const section = readme.slice(readme.indexOf("## RBAC"));
+        const rows = [...section.matchAll(/^\| (ClusterRole: )?`([^`]+)` \| ([a-z, ]+) \|/gm)].map(
+            (m) => `${m[1] ? "cluster" : "namespace"} ${m[2]}: ${m[3]}`,
+        );
+        const shipped = (["namespace", "cluster"] as const).flatMap((scope) =>
+            rulesOf(scope).map(
+                (rule) => `${scope} ${resourceName(rule.apiGroups[0], rule.resources[0])}: ${rule.verbs.join(", ")}`,
+            ),
+        );
+        assert.deepEqual(rows, shipped);
     });
 });
