@@ -9,7 +9,7 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { ConfigValidationError, parseStackConfig } from "../components/config";
+import { ConfigValidationError, DEFAULTS, parseStackConfig } from "../components/config";
 import { KubeAccess, kubePostJson, loadKubeAccess } from "../components/cli/kubeApi";
 import {
     DEPLOYER_NAME,
@@ -54,8 +54,9 @@ export function permissionPlan(
         namespace: args.namespace!,
         permissions: neededPermissions({
             preview,
-            createNamespace: args.createNamespace === true,
-            modelStoreHostPath: Boolean(args.modelStoreHostPath) && !args.modelStoreClaimName,
+            createNamespace: args.createNamespace ?? DEFAULTS.createNamespace,
+            // Both set is a config error the engine reports; the check then does not ask for the volume.
+            modelStoreHostPath: args.modelStoreHostPath !== undefined && args.modelStoreClaimName === undefined,
         }),
         kubeconfig: raw["kubernetes:kubeconfig"] || undefined,
         context: raw["kubernetes:context"] || undefined,
