@@ -25,6 +25,8 @@ describe("the deploy's permission preflight", () => {
         assert.deepEqual(scopes({}), []);
         assert.deepEqual(scopes({ [`${P}:createNamespace`]: "true" }), ["namespaces"]);
         assert.deepEqual(scopes({ [`${P}:modelStoreHostPath`]: "/data" }), ["persistentvolumes"]);
+        const both = { [`${P}:modelStoreHostPath`]: "/data", [`${P}:modelStoreClaimName`]: "c" };
+        assert.deepEqual(scopes(both), [], "a config error the engine reports; no volume is made");
         const plan = permissionPlan({ "kubernetes:kubeconfig": "/k", "kubernetes:context": "c" }, P, "s", true)!;
         assert.deepEqual([plan.kubeconfig, plan.context], ["/k", "c"]);
         assert.deepEqual([...new Set(plan.permissions.map((p) => p.verb))], ["get"], "a preview reads");
@@ -54,6 +56,14 @@ describe("the deploy's permission preflight", () => {
             message,
             /npm run --silent rbac -- --namespace staging --service-account-namespace kubeflow --service-account pipeline-runner --cluster-scoped \| kubectl apply -f -/,
         );
+        const own = missingPermissionsMessage(
+            missing.slice(0, 1),
+            plan,
+            "system:serviceaccount:staging:torchserve-deployer",
+        );
+        assert.match(own, /rbac -- --namespace staging \| kubectl/, "its own namespace and the default name: no flags");
+        const user = missingPermissionsMessage(missing.slice(0, 1), plan, "oidc:system:serviceaccount:a:b");
+        assert.match(user, /\(oidc:system:serviceaccount:a:b\)[^\n]*\n[^]*rbac -- --namespace staging \| kubectl/);
         const plain = missingPermissionsMessage(missing.slice(0, 1), plan, undefined);
         assert.match(plain, /credentials lack 1 of/);
         assert.match(plain, /rbac -- --namespace staging \| kubectl/);

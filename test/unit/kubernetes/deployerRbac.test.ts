@@ -104,7 +104,13 @@ describe("the deployer's rights", () => {
             ["ClusterRole", "ClusterRoleBinding"],
         );
         assert.deepEqual(withCluster[3].rules, rulesOf("cluster"));
-        assert.equal(withCluster[4].roleRef.name, withCluster[3].metadata.name);
+        assert.equal(withCluster[3].metadata.name, "torchserve-deployer-cluster-scoped");
+        assert.equal(withCluster[4].metadata.name, "torchserve-deployer-cluster-scoped-staging-d");
+        assert.deepEqual(withCluster[4].roleRef, {
+            apiGroup: "rbac.authorization.k8s.io",
+            kind: "ClusterRole",
+            name: "torchserve-deployer-cluster-scoped",
+        });
         assert.deepEqual(withCluster[4].subjects, [{ kind: "ServiceAccount", name: "d", namespace: "staging" }]);
     });
 });
