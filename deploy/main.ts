@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { inClusterKubeconfig } from "./inCluster";
 import { DeployOptions, UsageError, parseDeployArgs, stackFileName } from "./options";
+import { checkPermissions } from "./permissions";
 import { RunReport } from "./runReport";
 import { runConfigFileText } from "./runConfigFile";
 import { DeploySummary, closingLines, failedBeforeRunning, plainOutputs, summarizeRun } from "./summary";
@@ -51,6 +52,8 @@ async function deploy(options: DeployOptions): Promise<DeploySummary> {
                 committed,
             ),
         );
+        const preflight = { pulumi: pulumiCommand.command, projectDir: options.projectDir, project, configFile };
+        await checkPermissions({ ...preflight, stack: options.stack, envVars, preview: options.preview, progress });
 
         const report = new RunReport();
         const common = {

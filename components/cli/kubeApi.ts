@@ -1,6 +1,7 @@
 /**
- * A minimal reader of the Kubernetes API for the rollout report: GET requests
- * with the credentials the Kubernetes provider uses (the `kubernetes:kubeconfig`
+ * A minimal client of the Kubernetes API for the rollout report (GET) and the
+ * deploy command's permission check (POST of access reviews), with the
+ * credentials the Kubernetes provider uses (the `kubernetes:kubeconfig`
  * stack config passed in, else KUBECONFIG, else ~/.kube/config; the context
  * given, else the current one): client certificates, bearer tokens (inline or
  * from a file) and exec credential plugins (EKS, GKE, AKS). Nothing else of the
@@ -139,16 +140,35 @@ export function kubeGetJson<T>(access: KubeAccess, apiPath: string): Promise<T> 
 
 /** GETs `apiPath` as text (a pod's log). */
 export function kubeGet(access: KubeAccess, apiPath: string, as: "json" | "text" = "text"): Promise<string> {
+    return kubeRequest(access, "GET", apiPath, as);
+}
+
+/**
+ * POSTs `body` as JSON to `apiPath` and returns the answer: for the reviews
+ * that create nothing (SelfSubjectAccessReview, SelfSubjectReview).
+ */
+export function kubePostJson<T>(access: KubeAccess, apiPath: string, body: unknown): Promise<T> {
+    return kubeRequest(access, "POST", apiPath, "json", JSON.stringify(body)).then((text) => JSON.parse(text) as T);
+}
+
+function kubeRequest(
+    access: KubeAccess,
+    method: "GET" | "POST",
+    apiPath: string,
+    as: "json" | "text",
+    body?: string,
+): Promise<string> {
     const url = new URL(apiPath, access.server);
     const client = url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
         const request = client.request(
             url,
             {
-                method: "GET",
+                method,
                 headers: {
                     // The log endpoint answers */* but refuses text/plain (406).
                     accept: as === "json" ? "application/json" : "*/*",
+                    ...(body === undefined ? {} : { "content-type": "application/json" }),
                     ...(access.token ? { authorization: `Bearer ${access.token}` } : {}),
                 },
                 ca: access.ca,
@@ -158,21 +178,21 @@ export function kubeGet(access: KubeAccess, apiPath: string, as: "json" | "text"
                 timeout: 15_000,
             },
             (response) => {
-                let body = "";
+                let text = "";
                 response.setEncoding("utf8");
-                response.on("data", (chunk) => (body += chunk));
+                response.on("data", (chunk) => (text += chunk));
                 response.on("end", () => {
                     if ((response.statusCode ?? 0) >= 300) {
-                        const detail = body.replace(/\s+/g, " ").slice(0, 300);
-                        reject(new Error(`GET ${apiPath}: ${response.statusCode} ${detail}`));
+                        const detail = text.replace(/\s+/g, " ").slice(0, 300);
+                        reject(new Error(`${method} ${apiPath}: ${response.statusCode} ${detail}`));
                     } else {
-                        resolve(body);
+                        resolve(text);
                     }
                 });
             },
         );
-        request.on("timeout", () => request.destroy(new Error(`GET ${apiPath}: no answer within 15 s`)));
+        request.on("timeout", () => request.destroy(new Error(`${method} ${apiPath}: no answer within 15 s`)));
         request.on("error", reject);
-        request.end();
+        request.end(body);
     });
 }

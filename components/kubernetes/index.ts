@@ -7,6 +7,7 @@
  */
 export * from "./autoscaler";
 export * from "./configObject";
+export * from "./deployerRbac";
 export * from "./memoryEstimate";
 export * from "./modelStoreVolume";
 export * from "./names";
