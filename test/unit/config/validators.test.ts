@@ -161,7 +161,10 @@ describe("CIDR blocks", () => {
         assert.deepEqual(parseCidr("10.0.0.0/8"), { family: 4, address: 0x0a000000n, prefix: 8 });
         assert.deepEqual(parseCidr("fd00::1/128"), { family: 6, address: (0xfd00n << 112n) | 1n, prefix: 128 });
         assert.equal(parseCidr("::ffff:10.0.0.1/128")!.address, (0xffffn << 32n) | 0x0a000001n);
-        for (const bad of ["10.0.0.1", "10.0.0.0/33", "fd00::/129", "10.0.0.0/08", "10.0.0/8", " 10.0.0.0/8", "x/8"]) {
+        assert.equal(parseCidr("::ffff:192.168.100.200/128")!.address, (0xffffn << 32n) | 0xc0a864c8n);
+        assert.equal(parseCidr("1:2:3:4:5:6:7:8/128")!.address, 0x00010002000300040005000600070008n);
+        const bads = ["10.0.0.1", "10.0.0.0/33", "fd00::/129", "10.0.0.0/08", "10.0.0/8", " 10.0.0.0/8", "x/8"];
+        for (const bad of [...bads, "10.0.0.0/8x", "10.0.0.0/8 "]) {
             assert.equal(parseCidr(bad), undefined, bad);
         }
         assert.equal(parseCidr("0.0.0.0/0")!.prefix, 0);
@@ -174,7 +177,20 @@ describe("CIDR blocks", () => {
         assert.equal(networkOf(parseCidr("fd00:ec2:0:0:0:0:0:254/128")!), "fd00:ec2::254/128");
         assert.equal(networkOf(parseCidr("1:0:1:0:0:1:0:1/128")!), "1:0:1::1:0:1/128");
         assert.equal(networkOf(parseCidr("::/0")!), "::/0");
+        // RFC 5952: the longest run of two or more zero groups (the first of equals) becomes "::".
+        for (const [written, canonical] of [
+            ["1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"],
+            ["1:0:2:3:4:5:6:7", "1:0:2:3:4:5:6:7"],
+            ["0:0:0:0:0:0:0:1", "::1"],
+            ["1:0:0:0:0:0:0:0", "1::"],
+            ["1:0:0:2:0:0:0:3", "1:0:0:2::3"],
+            ["1:0:0:0:2:0:0:0", "1::2:0:0:0"],
+            ["0:0:1:0:0:0:0:0", "0:0:1::"],
+        ]) {
+            assert.equal(networkOf(parseCidr(`${written}/128`)!), `${canonical}/128`, written);
+        }
         assert.equal(hasHostBits(parseCidr("10.1.2.3/8")!), true);
+        assert.equal(hasHostBits(parseCidr("10.1.2.2/8")!), true, "host bits other than the last");
         assert.equal(hasHostBits(parseCidr("10.0.0.0/8")!), false);
         assert.equal(hasHostBits(parseCidr("10.0.0.1/32")!), false);
         assert.equal(hasHostBits(parseCidr("fd00::1/64")!), true);
@@ -187,6 +203,7 @@ describe("CIDR blocks", () => {
         assert.ok(cidrContains(block("169.254.169.254/32"), block("169.254.169.254/32")));
         assert.equal(cidrContains(block("169.254.169.254/32"), block("169.254.0.0/16")), false);
         assert.equal(cidrContains(block("10.0.0.0/8"), block("169.254.169.254/32")), false);
+        assert.equal(cidrContains(block("10.0.0.0/32"), block("10.0.0.0/8")), false, "a smaller block holds no larger");
         assert.equal(cidrContains(block("::/0"), block("169.254.169.254/32")), false, "another family");
         assert.ok(cidrContains(block("fd00::/8"), block("fd00:ec2::254/128")));
     });

@@ -135,6 +135,8 @@ describe("NetworkPolicy enforcement warning", () => {
         const warning = networkPolicyEnforcementWarning(settingsWith(), groups);
         assert.match(warning ?? "", /^networkPolicy: this cluster's API lists no network plugin known to enforce/);
         assert.match(warning!, /NetworkPolicy [a-z0-9-]+\/torchserve is probably inert/);
+        assert.match(warning!, /\(Calico, Cilium, Antrea, AWS VPC CNI policy agent, OVN-Kubernetes, \.\.\.\)/);
+        assert.match(warning!, /every pod may reach the inference and metrics ports\. Install a plugin/);
         assert.doesNotMatch(warning!, /restrictEgress/);
         assert.match(
             networkPolicyEnforcementWarning(settingsWith({ restrictEgress: true }), groups)!,
@@ -146,8 +148,19 @@ describe("NetworkPolicy enforcement warning", () => {
         for (const plugin of POLICY_ENFORCING_API_GROUPS) {
             assert.equal(networkPolicyEnforcementWarning(settingsWith(), [...groups, plugin]), undefined, plugin);
         }
-        assert.ok(POLICY_ENFORCING_API_GROUPS.includes("crd.projectcalico.org"));
-        assert.ok(POLICY_ENFORCING_API_GROUPS.includes("cilium.io"));
+        // The groups each plugin registers (its CRDs or API server), as documented by the plugins.
+        for (const group of [
+            "crd.projectcalico.org",
+            "projectcalico.org",
+            "cilium.io",
+            "crd.antrea.io",
+            "networking.k8s.aws",
+            "k8s.ovn.org",
+            "network.openshift.io",
+            "kubeovn.io",
+        ]) {
+            assert.ok(POLICY_ENFORCING_API_GROUPS.includes(group), group);
+        }
         assert.equal(networkPolicyEnforcementWarning(settingsWith({ networkPolicy: false }), groups), undefined);
         assert.equal(networkPolicyEnforcementWarning(settingsWith(), undefined), undefined);
     });
