@@ -59,13 +59,10 @@ export class PodTimeline {
         this.exited = new Promise((resolve) => watch.on("close", () => resolve()));
         const listed = new Promise<void>((resolve, reject) => {
             watch.on("close", (code) => reject(new Error(`kubectl --watch exited ${code} before listing: ${stderr}`)));
-            // Each event is one pretty-printed JSON object whose last line is a lone "}".
-            let buffer: string[] = [];
+            // kubectl prints each watch event as one line of JSON: {"type":"ADDED","object":{...}}.
             createInterface({ input: watch.stdout }).on("line", (line) => {
-                buffer.push(line);
-                if (line === "}") {
-                    this.record(JSON.parse(buffer.join("\n")));
-                    buffer = [];
+                if (line.trim()) {
+                    this.record(JSON.parse(line));
                     resolve();
                 }
             });
