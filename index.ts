@@ -6,7 +6,7 @@
  * the recorded release; the deploy command (`npm run deploy`) brings one.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { TorchServeStack, readRecordedState } from "./components/torchServeStack";
+import { TorchServeStack, readApiGroups, readRecordedState } from "./components/torchServeStack";
 import { DEFAULTS, parseStackConfig } from "./components/config";
 
 /**
@@ -27,6 +27,8 @@ export = async () => {
     const args = parseStackConfig(raw, project, pulumi.getStack(), secretKeys);
     const appName = args.appName ?? DEFAULTS.appName;
     const recorded = await readRecordedState(args.namespace, appName);
+    // Whether the NetworkPolicy is enforced at all: warned at every preview and deploy.
+    const apiGroups = (args.networkPolicy ?? DEFAULTS.networkPolicy) ? await readApiGroups() : undefined;
     const torchserve = new TorchServeStack(
         appName,
         args,
@@ -36,6 +38,7 @@ export = async () => {
             unreadableRelease: recorded.unreadable,
             recordedVolumeName: recorded.volumeName,
             secretKeys,
+            apiGroups,
         },
     );
     return {

@@ -7,7 +7,15 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { archiveCommand, archiveSpec, rolloutReportCommand, rotateCommand, scriptPath } from "./cli";
+import {
+    archiveCommand,
+    archiveSpec,
+    kubeGetJson,
+    loadKubeAccess,
+    rolloutReportCommand,
+    rotateCommand,
+    scriptPath,
+} from "./cli";
 import {
     ARCHIVE_FORMATS,
     ArchiveFormat,
@@ -34,6 +42,7 @@ import {
     legacyVolumeName,
     objectNames,
     memoryWarnings,
+    networkPolicyEnforcementWarning,
     rolloutOutcome,
     selectorLabels,
 } from "./kubernetes";
@@ -100,6 +109,11 @@ export interface TorchServeStackHost {
      * undefined for a new stack; see {@link readRecordedState}.
      */
     readonly recordedVolumeName?: string;
+    /**
+     * The API groups the cluster lists ({@link readApiGroups}), to warn when none is a network plugin's that
+     * enforces NetworkPolicy; undefined when they could not be read (no warning then).
+     */
+    readonly apiGroups?: readonly string[];
 }
 
 /** The model-store claim the pods mount, and what must exist before anything uses it. */
@@ -112,6 +126,30 @@ interface ModelStoreClaim {
 /** This stack's identity across state backends' naming: `<organization>/<project>/<stack>`. */
 export function currentStackId(): string {
     return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+}
+
+/**
+ * The API groups the cluster lists (`GET /apis`: discovery, which every authenticated user may read, so
+ * a deploy needs no extra right), reached with the credentials the Kubernetes provider uses
+ * (`kubernetes:kubeconfig` and `kubernetes:context`, else KUBECONFIG). Undefined, with an info line
+ * saying why, when they cannot be read.
+ */
+export async function readApiGroups(): Promise<readonly string[] | undefined> {
+    const kubernetesConfig = new pulumi.Config("kubernetes");
+    try {
+        const access = loadKubeAccess({
+            content: kubernetesConfig.get("kubeconfig"),
+            context: kubernetesConfig.get("context"),
+        });
+        const list = await kubeGetJson<{ groups?: { name: string }[] }>(access, "/apis");
+        return (list.groups ?? []).map((group) => group.name);
+    } catch (error) {
+        pulumi.log.info(
+            `could not read the cluster's API groups (${(error as Error).message}): ` +
+                "not checking whether its network plugin enforces NetworkPolicy",
+        );
+        return undefined;
+    }
 }
 
 /** What a stack recorded in its outputs at its last successful deploy, as the program needs it. */
@@ -251,6 +289,10 @@ export class TorchServeStack extends pulumi.ComponentResource {
             plan.served.map((v) => v.version),
             plan.served.map((v) => v.bytes),
         ).forEach((warning) => pulumi.log.warn(warning, this));
+        const enforcement = networkPolicyEnforcementWarning(settings, host.apiGroups);
+        if (enforcement) {
+            pulumi.log.warn(enforcement, this);
+        }
         this.plan = plan;
         this.version = plan.version;
         this.fingerprint = plan.fingerprint;

@@ -63,6 +63,8 @@ export const DEFAULTS = {
     networkPolicy: true,
     inferenceFromNamespaces: [],
     metricsScraperNamespace: "monitoring",
+    restrictEgress: false,
+    egressAllowedTo: [],
 } as const satisfies { readonly [K in keyof TorchServeStackArgs]?: TorchServeStackArgs[K] };
 
 /** `image` when unset: the CPU image, or the GPU image when the pod gets GPUs. */

@@ -4,6 +4,7 @@
  * server, service), validators and errors. Imports nothing from the other groups.
  */
 export * from "./availabilitySettings";
+export * from "./cidr";
 export * from "./defaults";
 export * from "./errors";
 export * from "./extraProperties";

@@ -79,6 +79,7 @@ export function resolveSettings(
     const service = resolveService(args, problems);
     const availability = resolveAvailability(args, server.replicas, problems);
     checkExposure(server, service, availability, problems);
+    checkEgress(server, service, problems);
 
     problems.throwIfAny();
     return {
@@ -92,6 +93,22 @@ export function resolveSettings(
         availability,
         secretConfig: secretKeys.includes("extraProperties") && Object.keys(server.extraProperties).length > 0,
     };
+}
+
+/** pip in the pod (`installPyDepPerModel`) needs a package index the restricted egress admits. */
+function checkEgress(server: ServerSettings, service: ServiceSettings, problems: ProblemList): void {
+    if (service.restrictEgress && server.installPyDepPerModel && service.egressAllowedTo.length === 0) {
+        problems.add({
+            key: "egressAllowedTo",
+            value: [],
+            problem:
+                "admits nothing but DNS with restrictEgress, so pip (installPyDepPerModel) cannot reach a package " +
+                "index and every pod would fail to load the model",
+            fix:
+                "add the address of your package index or proxy: pulumi config set --path " +
+                "'egressAllowedTo[0]' 10.0.0.5/32:3128; or pulumi config set installPyDepPerModel false",
+        });
+    }
 }
 
 /** Rules across areas: who can reach the management API, and what token authorization can do. */

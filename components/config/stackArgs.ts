@@ -200,6 +200,17 @@ export interface TorchServeStackArgs {
     readonly inferenceFromNamespaces?: readonly string[];
     /** Namespace of the metrics scraper (Prometheus), the only one admitted to the metrics port. */
     readonly metricsScraperNamespace?: string;
+    /**
+     * Egress in the NetworkPolicy too: the pods may connect only to the cluster's DNS (kube-dns pods in
+     * kube-system, port 53) and to `egressAllowedTo`; never to the cloud's instance metadata endpoint.
+     * Off: egress is not restricted.
+     */
+    readonly restrictEgress?: boolean;
+    /**
+     * Where the pods may connect to with `restrictEgress`: address blocks, `CIDR` (every port) or
+     * `CIDR:PORT` (that TCP port), e.g. the package index or proxy pip needs with `installPyDepPerModel`.
+     */
+    readonly egressAllowedTo?: readonly string[];
 }
 
 /**

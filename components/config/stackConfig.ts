@@ -79,6 +79,8 @@ export const CONFIG_KEYS: Readonly<Record<keyof TorchServeStackArgs, Kind>> = {
     networkPolicy: "boolean",
     inferenceFromNamespaces: "stringList",
     metricsScraperNamespace: "string",
+    restrictEgress: "boolean",
+    egressAllowedTo: "stringList",
 };
 
 /**

@@ -28,6 +28,18 @@ const RATE = 5;
 const BODY = JSON.stringify({ data: [1, 2, 3, 4] });
 const STARTUP_SECONDS = 30;
 const MARGIN_SECONDS = 30;
+/** The Deployment's progressDeadlineSeconds, as the program derives it from the two. */
+const DEADLINE_SECONDS = STARTUP_SECONDS + MARGIN_SECONDS;
+/** Far above the deadline: the deadline, not this timeout, must end a failed rollout. */
+const ROLLOUT_TIMEOUT_MINUTES = 10;
+/**
+ * From the deadline passing to the deploy command's exit: the provider sees the condition through its
+ * watch, the report step reads the pods, events and logs, the engine fails the run, the command writes
+ * its summary. Measured 10-20 s on a quiet machine; the bound allows a machine loaded by other suites.
+ */
+const REPORT_MARGIN_SECONDS = 90;
+/** The controller marks the rollout failed when it requeues at the deadline; API times are whole seconds. */
+const CONTROLLER_MARGIN_SECONDS = 15;
 
 /** A handler whose model can never load: TorchServe retries its worker, the pod never becomes ready. */
 const BAD_HANDLER = [
@@ -53,7 +65,9 @@ describe("real pods: a version that cannot load fails its deploy fast, the old o
     const models: { serializedFile: string; labels: string }[] = [];
 
     /** One run of the deploy command: its exit code, JSON summary, stderr and duration. */
-    async function deploy(args: string[]): Promise<{ code: number; summary: any; stderr: string; seconds: number }> {
+    async function deploy(
+        args: string[],
+    ): Promise<{ code: number; summary: any; stderr: string; seconds: number; endedAt: number }> {
         const started = Date.now();
         const result = await run(
             process.execPath,
@@ -72,6 +86,7 @@ describe("real pods: a version that cannot load fails its deploy fast, the old o
             summary: JSON.parse(result.stdout.trim().split("\n").pop()!),
             stderr: result.stderr,
             seconds: (Date.now() - started) / 1000,
+            endedAt: Date.now(),
         };
     }
 
@@ -133,8 +148,7 @@ describe("real pods: a version that cannot load fails its deploy fast, the old o
             memoryRequest: "512Mi",
             startupTimeoutSeconds: STARTUP_SECONDS,
             podStartMarginSeconds: MARGIN_SECONDS,
-            // Far above the deadline: the deadline, not this timeout, must end a failed rollout.
-            rolloutTimeoutMinutes: 10,
+            rolloutTimeoutMinutes: ROLLOUT_TIMEOUT_MINUTES,
         });
     });
 
@@ -176,19 +190,17 @@ describe("real pods: a version that cannot load fails its deploy fast, the old o
         );
     });
 
-    it(`fails a v-bad deploy within ${STARTUP_SECONDS + MARGIN_SECONDS} s + a margin, reporting why, while v1 keeps answering`, async () => {
+    it(`fails a v-bad deploy with exit 4 at its ${DEADLINE_SECONDS} s progress deadline, reporting why, while v1 keeps answering`, async () => {
         load = new ConstantLoad(await serviceUrl(), RATE, BODY);
         load.start();
         const bad = await deploy(["--model-version", "v-bad", ...withModel(1, badHandler, [HANDLER])]);
         const report = bad.summary.failure?.message ?? "";
         console.log(
-            `v-bad deploy: exit ${bad.code} after ${bad.seconds.toFixed(1)} s (deadline ${STARTUP_SECONDS + MARGIN_SECONDS} s)\n` +
+            `v-bad deploy: exit ${bad.code} after ${bad.seconds.toFixed(1)} s (deadline ${DEADLINE_SECONDS} s)\n` +
                 `failure reported:\n${report}`,
         );
-        assert.notEqual(bad.code, 0);
+        assert.equal(bad.code, 4, "exit code 4: the rollout failed");
         assert.equal(bad.summary.result, "failed");
-        // Archive step, engine and provider start, the deadline, the report: far below the 10 min timeout.
-        assert.ok(bad.seconds < STARTUP_SECONDS + MARGIN_SECONDS + 90, `took ${bad.seconds} s`);
         assert.match(
             report,
             /the rollout of demo v-bad failed: its new pods were not ready within progressDeadlineSeconds 60/,
@@ -201,6 +213,32 @@ describe("real pods: a version that cannot load fails its deploy fast, the old o
         const d = await kube.json(["get", "deployment", "torchserve", "-n", NAMESPACE]);
         const progressing = d.status.conditions.find((c: any) => c.type === "Progressing");
         assert.equal(progressing.reason, "ProgressDeadlineExceeded");
+        // Timed against the configured deadline, on the cluster's own clock: the controller gave up at the
+        // deadline after the v-bad ReplicaSet's last progress, and the deploy ended soon after, far before
+        // the rollout timeout.
+        const replicaSets = await kube.json([
+            "get",
+            "replicasets",
+            "-n",
+            NAMESPACE,
+            "-l",
+            "app.kubernetes.io/version=v-bad",
+        ]);
+        assert.equal(replicaSets.items.length, 1);
+        const failedAt = Date.parse(progressing.lastTransitionTime);
+        const rolloutStarted = Date.parse(replicaSets.items[0].metadata.creationTimestamp);
+        const untilDeadline = (failedAt - rolloutStarted) / 1000;
+        const afterDeadline = (bad.endedAt - failedAt) / 1000;
+        console.log(
+            `v-bad ReplicaSet created -> ProgressDeadlineExceeded ${untilDeadline} s; then -> deploy exit ${afterDeadline} s`,
+        );
+        assert.ok(untilDeadline >= DEADLINE_SECONDS - 1, `not before the deadline (${untilDeadline} s)`);
+        assert.ok(
+            untilDeadline <= DEADLINE_SECONDS + CONTROLLER_MARGIN_SECONDS,
+            `at the deadline (${untilDeadline} s)`,
+        );
+        assert.ok(afterDeadline <= REPORT_MARGIN_SECONDS, `the deploy ended ${afterDeadline} s after the deadline`);
+        assert.ok(bad.seconds < ROLLOUT_TIMEOUT_MINUTES * 60, "the deadline, not the rollout timeout, ended it");
         assert.equal((await pods("app.kubernetes.io/version=v1")).length, 2, "the v1 pods are all still there");
         assert.equal((await project.outputs(STACK)).modelVersion, "v1", "nothing recorded");
     });

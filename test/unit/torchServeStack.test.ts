@@ -446,6 +446,39 @@ describe("TorchServeStack under mocks", () => {
         assert.equal(byType(scaled, "kubernetes:policy/v1:PodDisruptionBudget").length, 0);
     });
 
+    it("warns that the NetworkPolicy may be inert when the cluster lists no enforcing plugin, and restricts egress when asked", async () => {
+        const warnings: string[] = [];
+        const warn = pulumi.log.warn;
+        pulumi.log.warn = async (message: string) => {
+            warnings.push(message);
+        };
+        try {
+            const bare = await deploy({ ...base, modelVersion: "v1" }, "dev", undefined, { apiGroups: ["apps"] });
+            assert.equal(bare.error, undefined);
+            assert.equal(
+                warnings.filter((w) => /no network plugin known to enforce NetworkPolicy/.test(w)).length,
+                1,
+                warnings.join("\n"),
+            );
+            warnings.length = 0;
+            const calico = await deploy({ ...base, modelVersion: "v1", restrictEgress: "true" }, "dev", undefined, {
+                apiGroups: ["apps", "crd.projectcalico.org"],
+            });
+            assert.deepEqual(
+                warnings.filter((w) => /NetworkPolicy/.test(w)),
+                [],
+            );
+            const policy = one(calico.resources!, "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+            assert.deepEqual(policy.inputs.spec.policyTypes, ["Ingress", "Egress"]);
+            assert.deepEqual(
+                policy.inputs.spec.egress.map((rule: any) => rule.ports.map((p: any) => p.port)),
+                [[53, 53]],
+            );
+        } finally {
+            pulumi.log.warn = warn;
+        }
+    });
+
     it("keeps config.properties secret end to end when extraProperties holds a secret: a Secret, marked secret", async () => {
         const config = { ...base, modelVersion: "v1", extraProperties: JSON.stringify({ keystore_pass: "hunter2" }) };
         const secret = await deploy(config, "dev", undefined, {}, { secretKeys: ["extraProperties"] });

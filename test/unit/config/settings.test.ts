@@ -259,6 +259,37 @@ describe("resolveSettings", () => {
             /namespace/,
         ],
         ["bad scraper namespace", { metricsScraperNamespace: "Prometheus" }, "metricsScraperNamespace", /namespace/],
+        // Restricted egress.
+        [
+            "an egress entry that is no CIDR",
+            { restrictEgress: true, egressAllowedTo: ["10.0.0.0/8", "pypi.org:443"] },
+            "egressAllowedTo[1]",
+            /not an address block in CIDR notation/,
+        ],
+        [
+            "the metadata endpoint as an egress entry",
+            { restrictEgress: true, egressAllowedTo: ["169.254.169.254/32:80"] },
+            "egressAllowedTo[0]",
+            /instance metadata endpoint/,
+        ],
+        [
+            "egress entries without restrictEgress",
+            { egressAllowedTo: ["10.0.0.0/8"] },
+            "egressAllowedTo",
+            /no effect: egress is not restricted unless restrictEgress is true/,
+        ],
+        [
+            "restricted egress without the NetworkPolicy",
+            { restrictEgress: true, networkPolicy: false },
+            "restrictEgress",
+            /networkPolicy false turns off/,
+        ],
+        [
+            "restricted egress that leaves pip no package index",
+            { restrictEgress: true, requirementsFile: `${base.dir}/requirements.txt` },
+            "egressAllowedTo",
+            /pip \(installPyDepPerModel\) cannot reach a package index/,
+        ],
         // Availability and resources.
         [
             "autoscaler below replicas",
@@ -313,6 +344,39 @@ describe("resolveSettings", () => {
             assert.match(error.message, new RegExp(key.replace(/[[\].]/g, "\\$&")));
         });
     }
+
+    it("names the block a bad egress entry means in its fix, and keeps good entries canonical", () => {
+        const fixes = (entry: string) =>
+            problemsOf({ restrictEgress: true, egressAllowedTo: [entry] })!.problems.find(
+                (p) => p.key === "egressAllowedTo[0]",
+            )!;
+        assert.equal(fixes("10.0.0.5").fix, "pulumi config set --path 'egressAllowedTo[0]' 10.0.0.5/32");
+        const hostBits = fixes("10.1.2.3/8:3128");
+        assert.match(hostBits.problem, /host bits set: the block it means is 10\.0\.0\.0\/8/);
+        assert.equal(hostBits.fix, "pulumi config set --path 'egressAllowedTo[0]' 10.0.0.0/8:3128");
+        assert.match(fixes("10.0.0.0/8:0").problem, /port outside 1-65535/);
+        assert.match(fixes("10.0.0.0/8:65536").problem, /port outside 1-65535/);
+        assert.match(fixes("10.0.0.0/33").problem, /CIDR notation/);
+        assert.match(fixes("169.254.0.0/16x").problem, /CIDR notation/);
+        assert.match(fixes("fd00:ec2::254/128").problem, /metadata endpoint/);
+        assert.match(fixes("100.100.100.200/32").problem, /metadata endpoint/);
+        const s = resolveSettings(
+            {
+                ...base.args,
+                restrictEgress: true,
+                egressAllowedTo: ["10.0.0.0/8", "FD00:0:0::/16:3128", "0.0.0.0/0:443"],
+            },
+            realFiles,
+        );
+        assert.deepEqual(s.service.egressAllowedTo, [
+            { cidr: "10.0.0.0/8", family: 4 },
+            { cidr: "fd00::/16", family: 6, port: 3128 },
+            { cidr: "0.0.0.0/0", family: 4, port: 443 },
+        ]);
+        const off = resolveSettings(base.args, realFiles);
+        assert.equal(off.service.restrictEgress, false, "egress is not restricted by default");
+        assert.deepEqual(off.service.egressAllowedTo, []);
+    });
 
     it("defaults to the hardened settings: loopback management, policies, read-only root, no unsafe extras", () => {
         const s = resolveSettings(base.args, realFiles);

@@ -6,8 +6,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+    cidrContains,
     closestMatch,
     editDistance,
+    hasHostBits,
     isDns1035Label,
     isDnsLabel,
     isDnsSubdomain,
@@ -18,6 +20,8 @@ import {
     isModelName,
     isQuantity,
     isZeroBound,
+    networkOf,
+    parseCidr,
     quantityValue,
 } from "../../../components/config";
 
@@ -158,5 +162,58 @@ describe("validators", () => {
             "maxSurge",
             "the first of equally close keys",
         );
+    });
+});
+
+describe("CIDR blocks", () => {
+    it("parses IPv4 and IPv6 blocks and refuses bare addresses and bad prefixes", () => {
+        assert.deepEqual(parseCidr("10.0.0.0/8"), { family: 4, address: 0x0a000000n, prefix: 8 });
+        assert.deepEqual(parseCidr("fd00::1/128"), { family: 6, address: (0xfd00n << 112n) | 1n, prefix: 128 });
+        assert.equal(parseCidr("::ffff:10.0.0.1/128")!.address, (0xffffn << 32n) | 0x0a000001n);
+        assert.equal(parseCidr("::ffff:192.168.100.200/128")!.address, (0xffffn << 32n) | 0xc0a864c8n);
+        assert.equal(parseCidr("1:2:3:4:5:6:7:8/128")!.address, 0x00010002000300040005000600070008n);
+        const bads = ["10.0.0.1", "10.0.0.0/33", "fd00::/129", "10.0.0.0/08", "10.0.0/8", " 10.0.0.0/8", "x/8"];
+        for (const bad of [...bads, "10.0.0.0/8x", "10.0.0.0/8 "]) {
+            assert.equal(parseCidr(bad), undefined, bad);
+        }
+        assert.equal(parseCidr("0.0.0.0/0")!.prefix, 0);
+    });
+
+    it("gives the network address and tells host bits", () => {
+        assert.equal(networkOf(parseCidr("10.1.2.3/8")!), "10.0.0.0/8");
+        assert.equal(networkOf(parseCidr("192.168.1.77/32")!), "192.168.1.77/32");
+        assert.equal(networkOf(parseCidr("FD00:0:0:0:0:0:0:1/16")!), "fd00::/16");
+        assert.equal(networkOf(parseCidr("fd00:ec2:0:0:0:0:0:254/128")!), "fd00:ec2::254/128");
+        assert.equal(networkOf(parseCidr("1:0:1:0:0:1:0:1/128")!), "1:0:1::1:0:1/128");
+        assert.equal(networkOf(parseCidr("::/0")!), "::/0");
+        // RFC 5952: the longest run of two or more zero groups (the first of equals) becomes "::".
+        for (const [written, canonical] of [
+            ["1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"],
+            ["1:0:2:3:4:5:6:7", "1:0:2:3:4:5:6:7"],
+            ["0:0:0:0:0:0:0:1", "::1"],
+            ["1:0:0:0:0:0:0:0", "1::"],
+            ["1:0:0:2:0:0:0:3", "1:0:0:2::3"],
+            ["1:0:0:0:2:0:0:0", "1::2:0:0:0"],
+            ["0:0:1:0:0:0:0:0", "0:0:1::"],
+        ]) {
+            assert.equal(networkOf(parseCidr(`${written}/128`)!), `${canonical}/128`, written);
+        }
+        assert.equal(hasHostBits(parseCidr("10.1.2.3/8")!), true);
+        assert.equal(hasHostBits(parseCidr("10.1.2.2/8")!), true, "host bits other than the last");
+        assert.equal(hasHostBits(parseCidr("10.0.0.0/8")!), false);
+        assert.equal(hasHostBits(parseCidr("10.0.0.1/32")!), false);
+        assert.equal(hasHostBits(parseCidr("fd00::1/64")!), true);
+    });
+
+    it("tells whether a block holds another, by family", () => {
+        const block = (text: string) => parseCidr(text)!;
+        assert.ok(cidrContains(block("0.0.0.0/0"), block("169.254.169.254/32")));
+        assert.ok(cidrContains(block("169.254.0.0/16"), block("169.254.169.254/32")));
+        assert.ok(cidrContains(block("169.254.169.254/32"), block("169.254.169.254/32")));
+        assert.equal(cidrContains(block("169.254.169.254/32"), block("169.254.0.0/16")), false);
+        assert.equal(cidrContains(block("10.0.0.0/8"), block("169.254.169.254/32")), false);
+        assert.equal(cidrContains(block("10.0.0.0/32"), block("10.0.0.0/8")), false, "a smaller block holds no larger");
+        assert.equal(cidrContains(block("::/0"), block("169.254.169.254/32")), false, "another family");
+        assert.ok(cidrContains(block("fd00::/8"), block("fd00:ec2::254/128")));
     });
 });
