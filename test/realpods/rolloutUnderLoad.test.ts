@@ -19,7 +19,7 @@ import { Kube } from "../e2e/support/kube";
 import { HANDLER, makeModel } from "../e2e/support/models";
 import { PulumiProject } from "../e2e/support/project";
 import { run } from "../e2e/support/run";
-import { ConstantLoad, LoadSample } from "./support/load";
+import { ConstantLoad } from "./support/load";
 import { PodTimeline } from "./support/podTimeline";
 
 const STACK = "realpods";
@@ -37,8 +37,6 @@ describe("real pods: a version bump under constant load through the Service", ()
     let kube: Kube;
     let project: PulumiProject;
     let pythonEnv: string;
-    /** The keep-alive client's failed requests, for the zero-failure goal below. */
-    let keepAliveFailures: LoadSample[] | undefined;
     const work = tempDir("realpods-");
     const store = path.join(work, "store");
     const models: { serializedFile: string; labels: string }[] = [];
@@ -198,7 +196,10 @@ describe("real pods: a version bump under constant load through the Service", ()
             [],
             "new-connection: no failed request",
         );
-        keepAliveFailures = samples["keep-alive"].filter((s) => s.status !== 200);
+        // Zero is the goal (issue 19, point 10), not yet met: TorchServe resets kept-alive connections when
+        // it stops, and nothing in the pod drains them yet (README Failure modes). Printed, and bounded here.
+        const keepAliveFailures = samples["keep-alive"].filter((s) => s.status !== 200);
+        console.log(`keep-alive: ${keepAliveFailures.length} of ${samples["keep-alive"].length} requests failed`);
         assert.ok(
             keepAliveFailures.length <= POOLED_CONNECTIONS * v1Pods.length,
             "keep-alive: at most one per connection and stop",
@@ -243,14 +244,4 @@ describe("real pods: a version bump under constant load through the Service", ()
         assert.equal(summary.previousModelVersion, "v1");
         assert.ok(summary.rolloutSeconds > 0, "the rollout was timed");
     });
-
-    it(
-        "loses no request of the keep-alive client either",
-        {
-            todo: "TorchServe resets kept-alive connections when it stops; needs an in-pod drain (README Failure modes)",
-        },
-        () => {
-            assert.deepEqual(keepAliveFailures, [], "keep-alive: no failed request");
-        },
-    );
 });
