@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { LockHolder, acquireLock, holderGone } from "../../../components/store";
+import { LockHolder, acquireLock } from "../../../components/store";
 import { LOCK_WORKER, holdLock } from "../../support/lockHolder";
 import { tempDir } from "../../support/tempDir";
 
@@ -135,19 +135,6 @@ describe("the store lock", () => {
         const old = Date.now() / 1000 - 120;
         fs.utimesSync(lock, old, old);
         (await acquireLock(lock, "rotate", { ...fast, leaseMs: 60_000, waitMs: 1000 }))();
-    });
-
-    it("judges a record of the version before leases by its age, as then", () => {
-        const context = { now: Date.now(), host: "here", alive: () => true, lockAgeMs: 0, leaseMs: 1000 };
-        const legacy = (ageMs: number) =>
-            ({
-                host: "there",
-                pid: 1,
-                step: "archive",
-                since: new Date(Date.now() - ageMs).toISOString(),
-            }) as LockHolder;
-        assert.equal(holderGone({ ...legacy(3600_000), token: "" }, context), undefined);
-        assert.match(holderGone({ ...legacy(3 * 3600_000), token: "" }, context)!, /before leases/);
     });
 
     it("lets exactly one of the steps that find a dead holder's lock take it over, every time", async () => {
