@@ -23,8 +23,10 @@
  * is why renewals come every quarter of a two-minute lease. Hosts' clocks
  * must agree to well within the lease (NTP does).
  *
- * What a lease cannot do: a holder stalled for longer than its lease (a
- * frozen VM, a hung mount) loses the lock while it lives. Its heartbeat then
+ * The holder renews from a worker thread (lockHeartbeat.ts), so a step busy
+ * with synchronous work (a multi-GB copy) keeps its lease. What a lease
+ * cannot do: a holder stalled for longer than its lease (a frozen VM, a hung
+ * mount) loses the lock while it lives. Its heartbeat then
  * finds another token, stops renewing and reports it; its release removes
  * nothing.
  */
@@ -32,7 +34,9 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DEFAULT_LEASE_MS, LockHolder, holderGone, parseHolder } from "./lockLease";
+import { Worker } from "node:worker_threads";
+import { DEFAULT_LEASE_MS, LockHolder, holderGone } from "./lockLease";
+import { Heartbeat, IDLE, RECORD, readHolder, renewOnce, stopHeartbeat, writeRecord } from "./lockRecord";
 
 export interface LockOptions {
     /** How long to wait for another holder before failing. Default 10 minutes. */
@@ -49,7 +53,6 @@ export interface LockOptions {
     readonly onLost?: (holder: LockHolder | undefined) => void;
 }
 
-const RECORD = "holder.json";
 const ENDING = "ending";
 
 /** Takes the lock at `lockDir`, waiting for another holder; returns the function that releases it. */
@@ -132,13 +135,6 @@ function install(lockDir: string, me: LockHolder): boolean {
     return readHolder(lockDir)?.token === me.token;
 }
 
-/** Writes the lock's record whole (a reader sees the old one or the new one, never half of one). */
-function writeRecord(lockDir: string, holder: LockHolder): void {
-    const temp = path.join(lockDir, `${RECORD}.${holder.token}`);
-    fs.writeFileSync(temp, JSON.stringify(holder));
-    fs.renameSync(temp, path.join(lockDir, RECORD));
-}
-
 /**
  * Ends the stale lock of `stale` (the record read when it was judged gone): only
  * if this process wins the lock's `ending` and the record is still that one.
@@ -188,34 +184,45 @@ function endLock(lockDir: string): void {
 
 /** Renews `me`'s lease until released; returns the release, which removes the lock only while it is `me`'s. */
 function holdLease(lockDir: string, me: LockHolder, options: LockOptions): () => void {
+    const beat: Heartbeat = { lockDir, holder: me, state: new Int32Array(new SharedArrayBuffer(4)) };
+    Atomics.store(beat.state, 0, IDLE);
+    const intervalMs = Math.max(10, Math.floor(me.leaseMs / 4));
     let lost = false;
-    const renew = () => {
-        const current = readHolder(lockDir);
-        if (!fs.existsSync(lockDir) || (current && current.token !== me.token)) {
-            lost = true;
-            clearInterval(timer);
-            options.onLost?.(current);
-            return;
-        }
-        if (!current) {
-            return; // unreadable for a moment (a read during a rename on NFS): try again next time
-        }
-        try {
-            writeRecord(lockDir, { ...me, renewed: new Date().toISOString() });
-        } catch {
-            // Taken over meanwhile (the next renewal tells), or a passing store error: the lease has slack.
-        }
+    const onLost = () => {
+        lost = true;
+        options.onLost?.(readHolder(lockDir));
     };
-    const timer = setInterval(renew, Math.max(10, Math.floor(me.leaseMs / 4)));
-    // A step that forgets to release still exits; the lock is then taken over as its process is gone.
-    timer.unref();
+    // In a thread of its own, so the step's synchronous work never starves it; where no worker can
+    // start, on this thread.
+    let stopThread: () => void;
+    try {
+        const worker = new Worker(path.join(__dirname, "lockHeartbeat.js"), { workerData: { ...beat, intervalMs } });
+        worker.on("message", onLost);
+        worker.on("error", () => undefined);
+        // A step that forgets to release still exits; the lock is then taken over as its process is gone.
+        worker.unref();
+        stopThread = () => void worker.terminate();
+    } catch {
+        const timer = setInterval(() => {
+            const outcome = renewOnce(beat);
+            if (outcome !== "renewed") {
+                clearInterval(timer);
+                if (outcome === "lost") {
+                    onLost();
+                }
+            }
+        }, intervalMs);
+        timer.unref();
+        stopThread = () => clearInterval(timer);
+    }
     let released = false;
     return () => {
         if (released) {
             return;
         }
         released = true;
-        clearInterval(timer);
+        stopHeartbeat(beat.state);
+        stopThread();
         if (!lost) {
             releaseLock(lockDir, me.token, me.leaseMs);
         }
@@ -239,14 +246,6 @@ function releaseLock(lockDir: string, token: string, leaseMs: number): void {
         }
         // Synchronous (a release also runs in signal handlers): someone is judging this lock; 10 ms.
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-    }
-}
-
-function readHolder(lockDir: string): LockHolder | undefined {
-    try {
-        return parseHolder(fs.readFileSync(path.join(lockDir, RECORD), "utf8"));
-    } catch {
-        return undefined;
     }
 }
 

@@ -2,7 +2,8 @@
  * A process that takes the store lock, for tests that need a real other holder
  * (run with node: `lockWorker.js hold|race ...`).
  * - `hold <lockDir> <leaseMs>`: takes the lock, prints `held <token>`, and holds it
- *   (renewing) until it reads `release` on stdin; then prints `released`.
+ *   (renewing) until it reads `release` on stdin; then prints `released`. On `block <ms>`
+ *   it blocks its own thread that long (synchronous work), then prints `unblocked`.
  * - `race <lockDir> <dir> die|release`: takes the lock (taking over a dead holder's),
  *   checks it is alone in it (`<dir>/inside` made exclusively, its token still in the
  *   lock), then dies holding it or releases it; appends what it saw to `<dir>/log`.
@@ -30,6 +31,11 @@ async function hold(leaseMs: number): Promise<void> {
     console.log(`held ${tokenIn(lockDir)}`);
     process.stdin.setEncoding("utf8");
     process.stdin.on("data", (text: string) => {
+        const block = /block (\d+)/.exec(text);
+        if (block) {
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(block[1]));
+            console.log("unblocked");
+        }
         if (text.includes("release")) {
             release();
             console.log("released");

@@ -21,6 +21,7 @@ describe("staging directory names", () => {
             ".staging-demo.v1-~h~12~abc-ef",
             ".staging-demo.v1-~h~012~abcdef",
             ".staging-demo.v1-~h~x12~abcdef",
+            ".staging-demo.v1-~h~12x~abcdef",
             ".staging-demo.v1-~h~~abcdef",
             ".staging-demo.v1-~~12~abcdef",
             ".staging-demo.v1-~-h~12~abcdef",

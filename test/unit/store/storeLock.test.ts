@@ -128,6 +128,25 @@ describe("the store lock", () => {
         }
     });
 
+    it("keeps the lease of a holder whose own thread is busy for longer than the lease (synchronous work)", async () => {
+        const lock = path.join(tempDir("lock-"), "lock");
+        const leaseMs = 1000;
+        const holder = await holdLock(lock, leaseMs);
+        try {
+            holder.child.stdin.write("block 4000\n");
+            await assert.rejects(
+                acquireLock(lock, "rotate", { ...fast, waitMs: 3000 }),
+                new RegExp(`locked by archive on ${os.hostname()} \\(pid ${holder.child.pid}\\)`),
+            );
+            assert.equal(record(lock).token, holder.token);
+            assert.doesNotMatch(holder.output(), /unblocked/, "the holder's thread was blocked all along");
+            await holder.release();
+            assert.equal(fs.existsSync(lock), false, "released once its thread is free");
+        } finally {
+            holder.child.kill("SIGKILL");
+        }
+    });
+
     it("takes over a lock with no record (an older version's crash) only once it is older than a lease", async () => {
         const lock = path.join(tempDir("lock-"), "lock");
         fs.mkdirSync(lock);
