@@ -61,21 +61,13 @@ export async function acquireLock(lockDir: string, step: string, options: LockOp
     const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     const pollMs = options.pollMs ?? 1000;
     const deadline = Date.now() + waitMs;
-    const since = new Date().toISOString();
-    const me: LockHolder = {
-        host: os.hostname(),
-        pid: process.pid,
-        step,
-        since,
-        token: crypto.randomUUID(),
-        renewed: since,
-        leaseMs,
-    };
+    const me = { host: os.hostname(), pid: process.pid, step, token: crypto.randomUUID(), leaseMs };
     fs.mkdirSync(path.dirname(lockDir), { recursive: true });
     let told = false;
     for (;;) {
-        if (install(lockDir, me)) {
-            return holdLease(lockDir, me, options);
+        const taken = install(lockDir, me);
+        if (taken) {
+            return holdLease(lockDir, taken, options);
         }
         const holder = readHolder(lockDir);
         if (fs.existsSync(lockDir)) {
@@ -121,18 +113,26 @@ function lockedMessage(lockDir: string, holder: LockHolder | undefined): string 
     );
 }
 
-/** Takes the lock at `lockDir` for `me` if no one has it; true when it is there and `me`'s. */
-function install(lockDir: string, me: LockHolder): boolean {
+/** Takes the lock at `lockDir` for `me` if no one has it; its record when it is there and `me`'s. */
+function install(lockDir: string, me: Omit<LockHolder, "since" | "renewed">): LockHolder | undefined {
     try {
         fs.mkdirSync(lockDir);
     } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
             throw error;
         }
-        return false;
+        return undefined;
     }
-    writeRecord(lockDir, me);
-    return readHolder(lockDir)?.token === me.token;
+    const now = new Date().toISOString();
+    const holder: LockHolder = { ...me, since: now, renewed: now };
+    try {
+        writeRecord(lockDir, holder);
+    } catch (error) {
+        // Just made, with no record: no one else judges it gone for a lease, so it is still only this one's.
+        fs.rmSync(lockDir, { recursive: true, force: true });
+        throw error;
+    }
+    return readHolder(lockDir)?.token === me.token ? holder : undefined;
 }
 
 /**

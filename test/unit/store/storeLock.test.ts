@@ -29,9 +29,14 @@ describe("the store lock", () => {
         const second = acquireLock(lock, "rotate", { ...fast, onWait: () => (waited = true) });
         await new Promise((r) => setTimeout(r, 100));
         assert.ok(waited, "the second holder is told it waits");
+        const releasedAt = Date.now();
         release();
         const releaseSecond = await second;
         assert.equal(record(lock).step, "rotate");
+        assert.ok(
+            Date.parse(record(lock).since) >= releasedAt - 1,
+            "since: when it was taken, not when it began waiting",
+        );
         releaseSecond();
         assert.equal(fs.existsSync(lock), false);
         assert.deepEqual(fs.readdirSync(path.dirname(lock)), [], "nothing left beside it");
