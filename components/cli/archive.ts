@@ -19,6 +19,7 @@ import * as path from "node:path";
 import {
     ArchiveLocation,
     EntryKind,
+    LockOptions,
     MANIFEST_PATH,
     StoreLayout,
     acquireLock,
@@ -28,26 +29,26 @@ import {
     findArchive,
     claimOwnership,
     refusePartConflicts,
-    processAlive,
     readArchiveRecord,
+    refuseNonEntry,
+    stagingOrphansDir,
     stagingPrefix,
     storeLayout,
     writeArchiveRecord,
 } from "../store";
 import { isHandlerFile } from "../config";
 import { ArchiveBuild, ArchiveSpec, archiverArgv, archiverFormat, parseArchiveArgs } from "./commands";
-import { onInterrupt, runStep, stepLogger } from "./step";
+import { sweepStaging } from "./stagingSweep";
+import { lockLogging, onInterrupt, runStep, stepLogger } from "./step";
 
 const log = stepLogger("archive");
 
-/** Staging directories of interrupted builds older than this are removed whoever made them. */
-const STALE_STAGING_MS = 24 * 60 * 60_000;
-
 /**
  * Publishes (builds, reuses, restores or links) the entry of `spec.version`
- * and brings in the other served versions; returns the entry's path.
+ * and brings in the other served versions; returns the entry's path. `lock`
+ * tunes the wait for the store lock (the step uses the defaults).
  */
-export async function publishArchive(spec: ArchiveSpec): Promise<string> {
+export async function publishArchive(spec: ArchiveSpec, lock: LockOptions = {}): Promise<string> {
     if (!fs.existsSync(spec.store)) {
         throw new Error(
             `modelStorePath ${spec.store} does not exist on this machine: mount the model-store volume there ` +
@@ -59,13 +60,15 @@ export async function publishArchive(spec: ArchiveSpec): Promise<string> {
     // Checked again under the lock, when the owner is recorded.
     refusePartConflicts(layout, spec.owner);
     fs.mkdirSync(layout.part, { recursive: true });
-    const unlock = await acquireLock(layout.lockDir, "archive", {
-        onWait: (holder) => log(`waiting for the store lock held by ${holder?.step ?? "?"} on ${holder?.host ?? "?"}`),
-    });
+    const unlock = await acquireLock(layout.lockDir, "archive", { ...lockLogging(log), ...lock });
     const forget = onInterrupt(unlock);
     try {
         claimOwnership(layout, spec.owner);
-        sweepStaging(layout);
+        for (const { entry, action } of sweepStaging(layout, spec.model)) {
+            const orphans = path.relative(layout.part, stagingOrphansDir(layout));
+            const done = action === "removed" ? `removed ${entry}` : `moved ${entry} to ${orphans}/`;
+            log(`${done}, left by an interrupted build`);
+        }
         const target = await publishVersion(layout, spec);
         for (const version of spec.served.slice(1)) {
             const kind = kindOf(spec, version);
@@ -160,6 +163,7 @@ async function publishVersion(layout: StoreLayout, spec: ArchiveSpec): Promise<s
                 "or pick a version the store has",
         );
     }
+    refuseNonEntry(target);
     await buildArchive(layout, spec, kind, target);
     writeArchiveRecord(layout, spec.model, { version: spec.version, fingerprint: spec.fingerprint, bytes: spec.bytes });
     log(`archived ${file}${kind === "mar" ? ` (${fs.statSync(target).size} bytes)` : " (a directory)"}`);
@@ -244,9 +248,14 @@ function copyWeightsAside(
  */
 function runArchiver(archiver: string, argv: string[], env: NodeJS.ProcessEnv, cleanup: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
-        const child = spawn(archiver, argv, { stdio: "inherit", env });
+        // In a process group of its own, so an interrupt stops whatever it started too.
+        const child = spawn(archiver, argv, { stdio: "inherit", env, detached: true });
         const forget = onInterrupt(() => {
-            child.kill("SIGKILL");
+            try {
+                process.kill(-child.pid!, "SIGKILL");
+            } catch {
+                child.kill("SIGKILL");
+            }
             cleanup();
         });
         child.on("error", (error) => {
@@ -293,23 +302,6 @@ function inputFiles(build: ArchiveBuild): string[] {
         files.push(build.requirementsFile);
     }
     return files;
-}
-
-/** Removes staging directories left by builds that died (their process is gone, or they are a day old). */
-function sweepStaging(layout: StoreLayout): void {
-    for (const entry of fs.readdirSync(layout.part)) {
-        if (!entry.startsWith(".staging-")) {
-            continue;
-        }
-        const dir = path.join(layout.part, entry);
-        const [, host, pid] = entry.split("~");
-        const dead = host === os.hostname() && pid !== undefined && !processAlive(Number(pid));
-        const old = Date.now() - fs.statSync(dir).mtimeMs > STALE_STAGING_MS;
-        if (dead || old) {
-            fs.rmSync(dir, { recursive: true, force: true });
-            log(`removed ${entry}, left by an interrupted build`);
-        }
-    }
 }
 
 if (require.main === module) {

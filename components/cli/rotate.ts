@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import {
     BACKUP_DIR,
+    LockOptions,
     RotationPlan,
     acquireLock,
     backupFileName,
@@ -19,12 +20,12 @@ import {
     storeLayout,
 } from "../store";
 import { RotateSpec, parseRotateArgs } from "./commands";
-import { onInterrupt, runStep, stepLogger } from "./step";
+import { lockLogging, onInterrupt, runStep, stepLogger } from "./step";
 
 const log = stepLogger("rotate");
 
-/** Applies the rotation plan to the stack's part of the store and returns it. */
-export async function rotateStore(spec: RotateSpec): Promise<RotationPlan> {
+/** Applies the rotation plan to the stack's part of the store and returns it; `lock` tunes the wait for its lock. */
+export async function rotateStore(spec: RotateSpec, lock: LockOptions = {}): Promise<RotationPlan> {
     const layout = storeLayout(spec.store, spec.subdir);
     const entries = listEntries(layout.part, spec.model);
     if (!entries.some((entry) => entry.version === spec.keep[0])) {
@@ -33,7 +34,7 @@ export async function rotateStore(spec: RotateSpec): Promise<RotationPlan> {
                 `${spec.model}.${spec.keep[0]}/) in ${layout.part}; refusing to rotate`,
         );
     }
-    const unlock = await acquireLock(layout.lockDir, "rotate");
+    const unlock = await acquireLock(layout.lockDir, "rotate", { ...lockLogging(log), ...lock });
     const forget = onInterrupt(unlock);
     try {
         claimOwnership(layout, spec.owner);

@@ -5,10 +5,22 @@
  * interrupted step (Ctrl-C on `pulumi up`, a cancelled pipeline) stops its
  * children and cleans up before it exits.
  */
+import { LockHolder, LockOptions } from "../store";
 
 /** Prints one line prefixed with the step's name, so pulumi up's log shows which step said it. */
 export function stepLogger(step: string): (message: string) => void {
     return (message) => console.log(`[torchserve-stack ${step}] ${message}`);
+}
+
+/** What a step says about the store lock: that it waits for a holder, took over a gone one's, or lost its own. */
+export function lockLogging(log: (message: string) => void): LockOptions {
+    const who = (holder: LockHolder | undefined) =>
+        holder ? `${holder.step} on ${holder.host} (pid ${holder.pid})` : "an unknown holder";
+    return {
+        onWait: (holder) => log(`waiting for the store lock held by ${who(holder)}`),
+        onTakeOver: (holder, why) => log(`took over the store lock of ${who(holder)}: ${why}`),
+        onLost: (holder) => log(`lost the store lock to ${who(holder)}: this step stalled for longer than its lease`),
+    };
 }
 
 const cleanups = new Set<() => void>();

@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { escape, globSync } from "glob";
-import { isRegularFile } from "./files";
+import { isStoreFile } from "./files";
 import { EntryKind, MANIFEST_PATH, parseEntryName } from "./archiveNames";
 import { ArchiveLocation, StoreLayout, archiveLocations, storeLayout } from "./storeLayout";
 
@@ -20,13 +20,16 @@ export interface StoreEntry {
     readonly name: string;
 }
 
-/** True when `entry` is a version's entry of `kind`: a regular file, or a directory with the archiver's manifest. */
+/**
+ * True when `entry` is a version's entry of `kind`: a regular file, or a directory with the archiver's
+ * manifest (a regular file). Links are never entries, so none is followed out of the store.
+ */
 export function isEntry(entry: string, kind: EntryKind): boolean {
     if (kind === "mar") {
-        return isRegularFile(entry);
+        return isStoreFile(entry);
     }
     try {
-        return fs.lstatSync(entry).isDirectory() && isRegularFile(path.join(entry, MANIFEST_PATH));
+        return fs.lstatSync(entry).isDirectory() && isStoreFile(path.join(entry, MANIFEST_PATH));
     } catch {
         return false;
     }
@@ -83,6 +86,7 @@ export function bringIntoPart(layout: StoreLayout, model: string, version: strin
     const target = archiveLocations(layout, model, version).find(
         (l) => l.where === "store" && l.kind === location.kind,
     )!.file;
+    refuseNonEntry(target);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     if (location.where === "backup") {
         fs.renameSync(location.file, target);
@@ -96,6 +100,24 @@ export function bringIntoPart(layout: StoreLayout, model: string, version: strin
     }
     fs.renameSync(temp, target);
     return location;
+}
+
+/**
+ * Fails when something that is no entry (a link, or a file or directory of
+ * the wrong shape) has the name the version's entry is to get: it is a
+ * user's, and is never replaced, nor followed.
+ */
+export function refuseNonEntry(target: string): void {
+    try {
+        fs.lstatSync(target);
+    } catch {
+        return;
+    }
+    throw new Error(
+        `${target} has the name of the version's entry but is no entry (a link, or not a regular file or a ` +
+            `directory with ${MANIFEST_PATH}): entries are never links, and it is not replaced; move it away ` +
+            "and run again",
+    );
 }
 
 /**

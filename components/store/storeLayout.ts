@@ -8,6 +8,7 @@
  * layout predates model directories, so only `.mar` files are looked for there.
  */
 import * as path from "node:path";
+import { isLabelValue } from "../config";
 import { BACKUP_DIR, EntryKind, archiveFileName, entryName } from "./archiveNames";
 
 /** The hidden directory in each stack's part: owner, lock and archive records. */
@@ -75,4 +76,40 @@ export function archiveRecordFile(layout: StoreLayout, model: string, version: s
 /** Prefix of the staging directories a build writes into before it renames its archive into place. */
 export function stagingPrefix(model: string, version: string): string {
     return `.staging-${model}.${version}-`;
+}
+
+/** Who made a staging directory, read back from its name (see {@link parseStagingName}). */
+export interface StagingName {
+    readonly version: string;
+    readonly host: string;
+    readonly pid: number;
+}
+
+/**
+ * The version, host and pid in the name of a staging directory this model's archive step made
+ * (`<stagingPrefix>~<host>~<pid>~<6 characters of mkdtemp>`), or undefined for any other name.
+ */
+export function parseStagingName(name: string, model: string): StagingName | undefined {
+    const head = `.staging-${model}.`;
+    if (!name.startsWith(head)) {
+        return undefined;
+    }
+    const parts = name.slice(head.length).split("~");
+    if (parts.length !== 4) {
+        return undefined;
+    }
+    const [prefixed, host, pid, suffix] = parts;
+    const version = prefixed.endsWith("-") ? prefixed.slice(0, -1) : "";
+    const ok =
+        version !== "" &&
+        isLabelValue(version) &&
+        /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(host) &&
+        /^[1-9][0-9]*$/.test(pid) &&
+        /^[A-Za-z0-9]{6}$/.test(suffix);
+    return ok ? { version, host, pid: Number(pid) } : undefined;
+}
+
+/** Where the archive step moves staging directories of other hosts' builds that are gone (never deleted). */
+export function stagingOrphansDir(layout: StoreLayout): string {
+    return path.join(layout.backup, ".staging-orphans");
 }

@@ -5,7 +5,7 @@
  * serve suites.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -21,9 +21,13 @@ import { HANDLER } from "../../e2e/support/models";
 const owner = { stack: "organization/torchserve-stack/prod", namespace: "ml-prod", appName: "torchserve" };
 const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..", "..");
 
-/** An archiver stand-in: copies the serialized file into `<export>/<model>.mar`, after `delay` seconds. */
+/**
+ * An archiver stand-in: copies the serialized file into `<export>/<model>.mar`, after `delay` seconds
+ * spent in a child of its own (a `sleep`); writes its pid, then that child's, to `<dir>/archiver.pids`.
+ */
 function fakeArchiver(dir: string, delay = 0): string {
     const file = path.join(dir, "fake-archiver.sh");
+    const pids = JSON.stringify(path.join(dir, "archiver.pids"));
     fs.writeFileSync(
         file,
         [
@@ -31,7 +35,8 @@ function fakeArchiver(dir: string, delay = 0): string {
             'while [ $# -gt 0 ]; do case "$1" in',
             "  --model-name) m=$2; shift ;; --serialized-file) s=$2; shift ;; --export-path) e=$2; shift ;;",
             "esac; shift; done",
-            `sleep ${delay}`,
+            `echo $$ > ${pids}`,
+            `sleep ${delay} & echo $! >> ${pids}; wait $!`,
             'cat "$s" > "$e/$m.mar"',
         ].join("\n"),
         { mode: 0o755 },
@@ -120,6 +125,17 @@ describe("archive step", () => {
         await publishArchive(spec({ version: "v0", fingerprint: "", bytes: 0, build: undefined }));
         assert.equal(fs.readFileSync(path.join(part(root), "demo.v0.mar"), "utf8"), "flat layout");
         assert.ok(fs.existsSync(path.join(root, "demo.v0.mar")), "the original stays");
+    });
+
+    it("never follows a link in the store root: switching to it fails, and nothing is linked or copied", async () => {
+        const { root, work, spec } = setup();
+        fs.writeFileSync(path.join(work, "secret"), "bytes outside the store");
+        fs.symlinkSync(path.join(work, "secret"), path.join(root, "demo.v0.mar"));
+        await assert.rejects(
+            publishArchive(spec({ version: "v0", fingerprint: "", bytes: 0, build: undefined })),
+            /modelVersion v0 has no archive/,
+        );
+        assert.deepEqual(list(part(root)), [".torchserve-stack"]);
     });
 
     it("reuses an old flat layout archive for new files only when its entries match them (an upgrade)", async () => {
@@ -223,16 +239,45 @@ describe("archive step", () => {
         assert.equal(fs.existsSync(path.join(work, "not-mounted")), false, "not created on the local disk");
     });
 
-    it("sweeps staging directories of builds that died, not those of running ones", async () => {
+    it("sweeps only its own staging names: deletes a dead build's here, moves another host's aside, keeps the rest", async () => {
         const { root, spec } = setup();
         fs.mkdirSync(part(root), { recursive: true });
-        const dead = path.join(part(root), `.staging-demo.v0-~${os.hostname()}~999999~abcdef`);
-        const alive = path.join(part(root), `.staging-demo.v0-~${os.hostname()}~${process.pid}~abcdef`);
-        fs.mkdirSync(dead);
-        fs.mkdirSync(alive);
+        const at = (name: string) => path.join(part(root), name);
+        const dead = spawnSync("true").pid!;
+        const here = os.hostname();
+        const names = {
+            dead: `.staging-demo.v0-~${here}~${dead}~abcdef`,
+            alive: `.staging-demo.v0-~${here}~${process.pid}~abcdef`,
+            gone: ".staging-demo.v0-~other-host~42~Xy12Zq",
+            recent: ".staging-demo.v0-~other-host~43~Xy12Zq",
+            otherModel: `.staging-other.v0-~${here}~${dead}~abcdef`,
+            loose: `.staging-demo.v0-~${here}~${dead}~abcdef-mine`,
+            file: `.staging-demo.v1-~${here}~${dead}~abcdeg`,
+            link: `.staging-demo.v1-~${here}~${dead}~abcdeh`,
+        };
+        for (const name of [names.dead, names.alive, names.gone, names.recent, names.otherModel, names.loose]) {
+            fs.mkdirSync(at(name));
+            fs.writeFileSync(path.join(at(name), "demo.mar"), "half-written");
+        }
+        fs.writeFileSync(at(".staging-notes"), "the user's notes");
+        fs.writeFileSync(at(names.file), "a file with a staging name");
+        fs.symlinkSync(at(names.alive), at(names.link));
+        // Two days old, all but one: age alone never deletes.
+        const old = Date.now() / 1000 - 2 * 86400;
+        for (const name of [...Object.values(names), ".staging-notes"].filter((n) => n !== names.recent)) {
+            fs.lutimesSync(at(name), old, old);
+        }
         await publishArchive(spec());
-        assert.equal(fs.existsSync(dead), false, "a dead build's staging is removed");
-        assert.equal(fs.existsSync(alive), true, "a running build's staging stays");
+        assert.equal(fs.existsSync(at(names.dead)), false, "a dead build's staging on this host is deleted");
+        const orphans = path.join(part(root), "backup", ".staging-orphans");
+        assert.deepEqual(list(orphans), [names.gone], "another host's, quiet for a lease, is moved aside");
+        assert.equal(fs.readFileSync(path.join(orphans, names.gone, "demo.mar"), "utf8"), "half-written");
+        assert.equal(fs.readFileSync(at(".staging-notes"), "utf8"), "the user's notes");
+        for (const name of [names.alive, names.recent, names.otherModel, names.loose, names.file, names.link]) {
+            assert.ok(fs.lstatSync(at(name)), `${name} untouched`);
+        }
+        assert.equal(fs.readFileSync(at(names.file), "utf8"), "a file with a staging name");
+        assert.ok(fs.lstatSync(at(names.link)).isSymbolicLink());
     });
 
     it("stops the archiver and cleans up when the step is interrupted", async () => {
@@ -256,17 +301,34 @@ describe("archive step", () => {
         const leftovers = list(part(root)).filter((f) => f.startsWith(".staging-"));
         assert.deepEqual(leftovers, [], "no staging directory left");
         assert.equal(fs.existsSync(path.join(part(root), ".torchserve-stack", "lock")), false, "the lock is released");
-        const sleeping = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p) && readCmdline(p).includes(work));
-        assert.deepEqual(sleeping, [], "no archiver left running");
+        // The archiver and the child it started (its sleep) are gone: the step killed the archiver's group.
+        const [archiver, ...children] = fs.readFileSync(path.join(work, "archiver.pids"), "utf8").trim().split("\n");
+        assert.equal(children.length, 1, "the fake archiver started its child");
+        const survivors = () =>
+            livePids().filter((p) => p.pid === archiver || children.includes(p.pid) || p.group === archiver);
+        for (let i = 0; i < 50 && survivors().length > 0; i++) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.deepEqual(survivors(), [], "no process of the archiver's group survives");
     });
 });
 
-function readCmdline(pid: string): string {
-    try {
-        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    } catch {
-        return "";
+/** Processes on this machine that are not zombies, with their process group. */
+function livePids(): { pid: string; group: string }[] {
+    const found: { pid: string; group: string }[] = [];
+    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+        try {
+            // pid (comm) state ppid pgrp ...: the fields after the last ")".
+            const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+            const [state, , group] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+            if (state !== "Z") {
+                found.push({ pid, group });
+            }
+        } catch {
+            // gone meanwhile
+        }
     }
+    return found;
 }
 
 describe("archive step: model directories, with the real torch-model-archiver", () => {

@@ -138,9 +138,12 @@ describe("content hashing", () => {
         fs.writeFileSync(file, "WEIGHTS");
         fs.utimesSync(file, mtime, mtime);
         let changed = fs.statSync(file, { bigint: true });
-        for (let i = 0; i < 100 && changed.ctimeNs === cached.ctimeNs; i++) {
-            // The file system's clock is coarse: touch it again until its ctime has moved on.
-            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        // The file system's clock may be coarse (a tick of the kernel's, or whole seconds or two on some
+        // file systems, or a loaded machine): touch it again until its ctime has moved on, bounded by
+        // wall-clock time rather than by a count of tries.
+        const deadline = Date.now() + 10_000;
+        while (changed.ctimeNs === cached.ctimeNs && Date.now() < deadline) {
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
             fs.utimesSync(file, mtime, mtime);
             changed = fs.statSync(file, { bigint: true });
         }
