@@ -12,7 +12,6 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { parse } from "yaml";
 import { tempDir } from "../support/tempDir";
 import { jobSteps, readWorkflow, stepsOfKind } from "../pipelines/support/workflowCommands";
 import { Cluster, REPO, startCluster, testEnv, toolPath, venv } from "./support/environment";
@@ -20,6 +19,7 @@ import { Kube } from "./support/kube";
 import { HANDLER, listDir, makeModel } from "./support/models";
 import { PulumiProject } from "./support/project";
 import { RunResult, run, runOk } from "./support/run";
+import { serviceAccountEnv } from "./support/serviceAccount";
 
 const STACK = "flow";
 const NAMESPACE = "e2e-flow";
@@ -385,27 +385,7 @@ describe("pipelines and pull requests, as users run them", () => {
             ],
             { env },
         );
-        const token = (await runOk("kubectl", ["create", "token", "deployer", "-n", "default"], { env })).stdout.trim();
-        const kubeconfig = parse(fs.readFileSync(cluster.kubeconfig, "utf8"));
-        const server = new URL(kubeconfig.clusters[0].cluster.server);
-        const account = tempDir("e2e-sa-");
-        fs.writeFileSync(path.join(account, "token"), token);
-        const caData = kubeconfig.clusters[0].cluster["certificate-authority-data"];
-        fs.writeFileSync(
-            path.join(account, "ca.crt"),
-            caData
-                ? Buffer.from(caData, "base64")
-                : fs.readFileSync(kubeconfig.clusters[0].cluster["certificate-authority"]),
-        );
-        fs.writeFileSync(path.join(account, "namespace"), "default");
-        const podEnv: NodeJS.ProcessEnv = {
-            ...env,
-            KUBECONFIG: undefined,
-            KUBERNETES_SERVICE_HOST: server.hostname,
-            KUBERNETES_SERVICE_PORT: server.port,
-            TS_SERVICE_ACCOUNT_DIR: account,
-        };
-        delete podEnv.KUBECONFIG;
+        const podEnv = await serviceAccountEnv(env, cluster.kubeconfig, "default", "deployer");
         const inPod = await deploy(modelFlags(2, "v3"), podEnv);
         assert.equal(inPod.code, 0, inPod.stderr);
         assert.match(inPod.stderr, /using the pod's service account/);
