@@ -489,6 +489,41 @@ describe("workflows against the repository", () => {
         }
     });
 
+    it("skip a fork's pull request with a notice, and preview only a branch of this repository", () => {
+        const jobs = parse(readRepoFile(".github", "workflows", "preview.yml")).jobs;
+        const sameRepo = "github.event.pull_request.head.repo.full_name == github.repository";
+        assert.equal(jobs.preview.if, sameRepo, "the preview (with secrets) runs only for this repository's branches");
+        assert.equal(jobs["fork-notice"].if, sameRepo.replace("==", "!="), "a fork's PR gets the notice instead");
+        assert.deepEqual(jobs["fork-notice"].permissions, {}, "the notice job needs no token rights");
+        const notice = jobs["fork-notice"].steps.map((step: { run?: string }) => step.run ?? "").join("\n");
+        assert.match(notice, /^echo "::notice title=preview skipped::/m);
+        assert.doesNotMatch(
+            JSON.stringify(jobs["fork-notice"]),
+            /secrets\.|\$\{\{/,
+            "no secret, no expression in the notice",
+        );
+    });
+
+    it("check out without persisting the token in the working copy", () => {
+        for (const file of ["preview.yml", "deploy.yml"]) {
+            const jobs = parse(readRepoFile(".github", "workflows", file)).jobs as Record<string, { steps: any[] }>;
+            for (const [id, job] of Object.entries(jobs)) {
+                for (const step of job.steps.filter((s) => String(s.uses ?? "").startsWith("actions/checkout@"))) {
+                    assert.equal(step.with?.["persist-credentials"], false, `${file}/${id}: persist-credentials`);
+                }
+            }
+        }
+    });
+
+    it("never cancel a queued model switch: each has a group of its own, ups share one per stack", () => {
+        const jobs = parse(readRepoFile(".github", "workflows", "deploy.yml")).jobs;
+        assert.deepEqual(jobs.up.concurrency, { group: "deploy-${{ matrix.stack }}", "cancel-in-progress": false });
+        assert.deepEqual(jobs.model.concurrency, {
+            group: "switch-${{ inputs.stack }}-${{ github.run_id }}",
+            "cancel-in-progress": false,
+        });
+    });
+
     it("give the preview only what it needs: read contents, write PR comments", () => {
         assert.deepEqual(parse(readRepoFile(".github", "workflows", "preview.yml")).permissions, {
             contents: "read",
