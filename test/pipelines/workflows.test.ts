@@ -495,6 +495,8 @@ describe("workflows against the repository", () => {
         assert.equal(jobs.preview.if, sameRepo, "the preview (with secrets) runs only for this repository's branches");
         assert.equal(jobs["fork-notice"].if, sameRepo.replace("==", "!="), "a fork's PR gets the notice instead");
         assert.deepEqual(jobs["fork-notice"].permissions, {}, "the notice job needs no token rights");
+        assert.equal(jobs.preview.environment, "preview", "its own environment: read-only credentials, its own rules");
+        assert.equal(jobs["fork-notice"].environment, undefined, "the notice needs no environment");
         const notice = jobs["fork-notice"].steps.map((step: { run?: string }) => step.run ?? "").join("\n");
         assert.match(notice, /^echo "::notice title=preview skipped::/m);
         assert.doesNotMatch(
