@@ -20,16 +20,11 @@ import { HANDLER, listDir, makeModel } from "./support/models";
 import { PulumiProject } from "./support/project";
 import { RunResult, run, runOk } from "./support/run";
 import { serviceAccountEnv } from "./support/serviceAccount";
+import { DeployRun, runDeployCommand, trainingRunFlags } from "./support/deployCommand";
 
 const STACK = "flow";
 const NAMESPACE = "e2e-flow";
 const RELATIVE_HANDLER = "model/handler.py";
-
-interface DeployRun {
-    readonly code: number;
-    readonly summary: any;
-    readonly stderr: string;
-}
 
 describe("pipelines and pull requests, as users run them", () => {
     let cluster: Cluster;
@@ -66,36 +61,11 @@ describe("pipelines and pull requests, as users run them", () => {
     };
 
     /** The deploy command, as a pipeline step calls it; the summary is its last stdout line. */
-    async function deploy(args: string[], extraEnv: NodeJS.ProcessEnv = env): Promise<DeployRun> {
-        const result = await run(process.execPath, [path.join(pipeline.dir, "bin", "deploy", "main.js"), ...args], {
-            cwd: work,
-            env: extraEnv,
-            timeoutMs: 10 * 60_000,
-        });
-        const last = result.stdout.trim().split("\n").pop() ?? "";
-        return {
-            code: result.code,
-            summary: last.startsWith("{") ? JSON.parse(last) : undefined,
-            stderr: result.stderr,
-        };
-    }
+    const deploy = (args: string[], extraEnv: NodeJS.ProcessEnv = env): Promise<DeployRun> =>
+        runDeployCommand(pipeline.dir, args, { cwd: work, env: extraEnv, timeoutMs: 10 * 60_000 });
 
-    function modelFlags(index: number, version: string): string[] {
-        return [
-            "--stack",
-            STACK,
-            "--model-version",
-            version,
-            "--serialized-file",
-            models[index].serializedFile,
-            "--handler",
-            handler,
-            "--extra-file",
-            models[index].labels,
-            "--archiver-command",
-            path.join(pythonEnv, "bin", "torch-model-archiver"),
-        ];
-    }
+    const modelFlags = (index: number, version: string): string[] =>
+        trainingRunFlags(STACK, version, models[index], handler, pythonEnv);
 
     /**
      * Runs the `pulumi/actions` step of a workflow job exactly as the action does (login, select the stack,

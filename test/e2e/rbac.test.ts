@@ -21,19 +21,13 @@ import { HANDLER } from "./support/models";
 import { PulumiProject } from "./support/project";
 import { run, runOk } from "./support/run";
 import { serviceAccountEnv } from "./support/serviceAccount";
+import { DeployRun, runDeployCommand, trainingRunFlags } from "./support/deployCommand";
 
 const STACK = "rbac";
 const NAMESPACE = "e2e-rbac";
 /** Where the pipeline's pods (and so the deployer's ServiceAccount) live. */
 const PIPELINE_NAMESPACE = "e2e-pipeline";
 const ACCOUNT = `system:serviceaccount:${PIPELINE_NAMESPACE}:torchserve-deployer`;
-
-interface DeployRun {
-    readonly code: number;
-    readonly summary: any;
-    readonly stderr: string;
-    readonly seconds: number;
-}
 
 describe("the shipped RBAC, enforced by a real API server", () => {
     let cluster: Cluster;
@@ -48,38 +42,11 @@ describe("the shipped RBAC, enforced by a real API server", () => {
     const manifests = path.join(work, "rbac.yaml");
     const models: { serializedFile: string; labels: string }[] = [];
 
-    async function deploy(args: string[]): Promise<DeployRun> {
-        const started = Date.now();
-        const result = await run(process.execPath, [path.join(project.dir, "bin", "deploy", "main.js"), ...args], {
-            cwd: work,
-            env: podEnv,
-            timeoutMs: 5 * 60_000,
-        });
-        const last = result.stdout.trim().split("\n").pop() ?? "";
-        return {
-            code: result.code,
-            summary: last.startsWith("{") ? JSON.parse(last) : undefined,
-            stderr: result.stderr,
-            seconds: (Date.now() - started) / 1000,
-        };
-    }
+    const deploy = (args: string[]): Promise<DeployRun> =>
+        runDeployCommand(project.dir, args, { cwd: work, env: podEnv, timeoutMs: 5 * 60_000 });
 
-    function modelFlags(index: number, version: string): string[] {
-        return [
-            "--stack",
-            STACK,
-            "--model-version",
-            version,
-            "--serialized-file",
-            models[index].serializedFile,
-            "--handler",
-            HANDLER,
-            "--extra-file",
-            models[index].labels,
-            "--archiver-command",
-            path.join(pythonEnv, "bin", "torch-model-archiver"),
-        ];
-    }
+    const modelFlags = (index: number, version: string): string[] =>
+        trainingRunFlags(STACK, version, models[index], HANDLER, pythonEnv);
 
     const version = async () =>
         (await kube.json(["get", "deployment", "torchserve", "-n", NAMESPACE])).spec.template.metadata.labels[
